@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "DPF",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dpf", targets: ["dpf"]),
+        .library(name: "DPFFilter", targets: ["DPFFilter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // libpcap, through the system's pkg-config entry (Debian: libpcap-dev).
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
+        ),
+        // Protocol layouts: the one table of headers and fields, packet views and a packet builder.
+        .target(name: "DPFWire"),
+        // Filter language: lexer, parser, AST, printer, diagnostics.
+        .target(name: "DPFSyntax", dependencies: ["DPFWire"]),
+        // Semantic analysis into filter trees, normalisation, the reference evaluator.
+        .target(name: "DPFFilter", dependencies: ["DPFWire", "DPFSyntax"]),
+        // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
+        .target(name: "DPFCapture", dependencies: ["DPFWire", "CPcap"]),
+        // The command line, one struct per subcommand.
+        .target(
+            name: "DPFCommands",
+            dependencies: [
+                "DPFWire", "DPFSyntax", "DPFFilter", "DPFCapture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "dpf", dependencies: ["DPFCommands"]),
+
+        .testTarget(name: "DPFWireTests", dependencies: ["DPFWire"]),
+        .testTarget(name: "DPFSyntaxTests", dependencies: ["DPFSyntax"]),
+        .testTarget(name: "DPFFilterTests", dependencies: ["DPFFilter", "DPFSyntax", "DPFWire"]),
+        .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire"]),
+        .testTarget(name: "DPFCommandsTests", dependencies: ["DPFCommands"]),
+        // Cross-checks our reference evaluator against libpcap's compiler, packet for packet.
+        .testTarget(
+            name: "ConformanceTests",
+            dependencies: ["DPFFilter", "DPFSyntax", "DPFWire", "DPFCapture"]
+        ),
+    ]
+)

@@ -1,0 +1,23 @@
+/// A capture file or libpcap failure, with the message libpcap gave and where it happened.
+public struct CaptureError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        /// The file could not be opened or is not a capture libpcap understands.
+        case unreadable
+        /// The file ended or broke in the middle of a record.
+        case malformed
+        /// libpcap refused a filter expression.
+        case badExpression
+        /// The link type is one DPF does not demultiplex.
+        case unsupportedLinkType
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}

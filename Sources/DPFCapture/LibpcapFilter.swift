@@ -1,0 +1,48 @@
+import CPcap
+import DPFWire
+import Synchronization
+
+/// A tcpdump expression compiled by libpcap's `pcap_compile` and run with `bpf_filter`: the
+/// reference DPF's own engines are checked against, and the `libpcap-bpf` benchmark engine.
+public final class LibpcapFilter {
+    private var program = bpf_program()
+    public let expression: String
+    public let linkType: LinkType
+
+    /// libpcap's compiler keeps state in the handle but older versions share parser globals;
+    /// compile one expression at a time.
+    private static let compilerLock = Mutex(())
+
+    /// Compiles `expression` as tcpdump would for a capture of `linkType` (optimiser on, netmask 0).
+    public init(_ expression: String, linkType: LinkType = .ethernet, snapshotLength: Int32 = 262_144) throws(CaptureError) {
+        self.expression = expression
+        self.linkType = linkType
+        let dlt = LibpcapFilter.dataLink(for: linkType)
+        let failure: String? = LibpcapFilter.compilerLock.withLock { _ in
+            guard let dead = pcap_open_dead(dlt, snapshotLength) else { return "pcap_open_dead failed" }
+            defer { pcap_close(dead) }
+            if pcap_compile(dead, &program, expression, 1, 0) != 0 { return String(cString: pcap_geterr(dead)) }
+            return nil
+        }
+        if let failure { throw CaptureError(.badExpression, "libpcap rejects '\(expression)': \(failure)") }
+    }
+
+    deinit { pcap_freecode(&program) }
+
+    static func dataLink(for linkType: LinkType) -> Int32 {
+        switch linkType {
+        case .ethernet: return DLT_EN10MB
+        case .raw: return DLT_RAW
+        case .linuxCooked: return DLT_LINUX_SLL
+        case .ipv4: return 228
+        case .ipv6: return 229
+        }
+    }
+
+    /// Whether libpcap's program accepts the packet.
+    public func matches(_ packet: Packet) -> Bool {
+        packet.bytes.withUnsafeBufferPointer { buffer in
+            bpf_filter(program.bf_insns, buffer.baseAddress, UInt32(packet.originalLength), UInt32(buffer.count)) != 0
+        }
+    }
+}

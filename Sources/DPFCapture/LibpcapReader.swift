@@ -1,0 +1,73 @@
+import CPcap
+import DPFWire
+
+/// Reads pcap and pcapng files through libpcap, one record at a time.
+public final class LibpcapReader {
+    private let handle: OpaquePointer
+    public let path: String
+    /// The file's link-layer header type (a DLT_ value as libpcap reports it).
+    public let dataLinkType: Int32
+    /// The DPF link type, if DPF demultiplexes this one.
+    public let linkType: LinkType?
+    /// Records returned so far.
+    public private(set) var recordsRead = 0
+
+    public init(path: String) throws(CaptureError) {
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let handle = pcap_open_offline(path, &errorBuffer) else {
+            throw CaptureError(.unreadable, "\(path): \(errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })")
+        }
+        self.handle = handle
+        self.path = path
+        dataLinkType = pcap_datalink(handle)
+        linkType = LibpcapReader.linkType(forDataLink: dataLinkType)
+    }
+
+    deinit { pcap_close(handle) }
+
+    /// Maps a DLT_ value to a DPF link type (DLT and LINKTYPE values differ for raw IP).
+    public static func linkType(forDataLink dlt: Int32) -> LinkType? {
+        switch dlt {
+        case DLT_EN10MB: return .ethernet
+        case DLT_RAW, 101: return .raw
+        case DLT_LINUX_SLL: return .linuxCooked
+        case 228: return .ipv4
+        case 229: return .ipv6
+        default: return nil
+        }
+    }
+
+    /// The next record's bytes and original length, or `nil` at the end of the file.
+    /// A truncated or corrupt record throws, naming the record.
+    public func nextRecord() throws(CaptureError) -> (bytes: [UInt8], originalLength: Int)? {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        switch pcap_next_ex(handle, &header, &data) {
+        case 1:
+            guard let header, let data else { return nil }
+            recordsRead += 1
+            let captured = Int(header.pointee.caplen)
+            return (Array(UnsafeBufferPointer(start: data, count: captured)), Int(header.pointee.len))
+        case PCAP_ERROR_BREAK:
+            return nil
+        default:
+            let reason = String(cString: pcap_geterr(handle))
+            throw CaptureError(.malformed, "\(path): record \(recordsRead + 1): \(reason) (after \(recordsRead) good records)")
+        }
+    }
+
+    /// The next packet, for link types DPF supports.
+    public func nextPacket() throws(CaptureError) -> Packet? {
+        guard let linkType else {
+            throw CaptureError(.unsupportedLinkType, "\(path): link type \(dataLinkType) is not one DPF demultiplexes")
+        }
+        return try nextRecord().map { Packet(bytes: $0.bytes, originalLength: $0.originalLength, linkType: linkType) }
+    }
+
+    /// Every packet in the file.
+    public func readAll() throws(CaptureError) -> [Packet] {
+        var packets: [Packet] = []
+        while let packet = try nextPacket() { packets.append(packet) }
+        return packets
+    }
+}

@@ -1,0 +1,68 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Where commands write: the process's stdout/stderr, or a buffer in tests.
+public final class Console: Sendable {
+    private enum Sink {
+        case standardStreams
+        case buffer
+    }
+
+    private let sink: Sink
+    private let captured = Mutex((standardOutput: "", standardError: ""))
+
+    private init(sink: Sink) { self.sink = sink }
+
+    public static let standard = Console(sink: .standardStreams)
+
+    /// A console that keeps everything written, for tests.
+    public static func capturing() -> Console { Console(sink: .buffer) }
+
+    /// The console commands write to; tests bind their own.
+    @TaskLocal public static var current: Console = .standard
+
+    public var standardOutput: String { captured.withLock { $0.standardOutput } }
+    public var standardError: String { captured.withLock { $0.standardError } }
+
+    public func out(_ text: String, terminator: String = "\n") {
+        switch sink {
+        case .standardStreams:
+            Console.write(text + terminator, to: STDOUT_FILENO)
+        case .buffer:
+            captured.withLock { $0.standardOutput += text + terminator }
+        }
+    }
+
+    /// Unbuffered, so stdout and stderr lines interleave in the order written.
+    private static func write(_ text: String, to descriptor: Int32) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress, $0.count) }
+            if written <= 0 {
+                if written < 0 && errno == EINTR { continue }
+                return
+            }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
+    public func err(_ text: String) {
+        switch sink {
+        case .standardStreams:
+            Console.write(text + "\n", to: STDERR_FILENO)
+        case .buffer:
+            captured.withLock { $0.standardError += text + "\n" }
+        }
+    }
+}
+
+#if canImport(Glibc)
+    private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+    private let systemWrite = Darwin.write
+#endif

@@ -1,0 +1,34 @@
+import ArgumentParser
+
+/// Runs the `dpf` command line and maps every outcome to an `ExitStatus`.
+public enum DPFMain {
+    public static func run(_ arguments: some Collection<String>, console: Console = .standard) -> Int32 {
+        Console.$current.withValue(console) {
+            do {
+                var command = try DPFCommand.parseAsRoot(Array(arguments))
+                try command.run()
+                return ExitStatus.success.rawValue
+            } catch let failure as CommandFailure {
+                if let message = failure.message { console.err("dpf: " + message) }
+                return failure.status.rawValue
+            } catch {
+                let code = DPFCommand.exitCode(for: error)
+                let message = DPFCommand.fullMessage(for: error)
+                if code == .success {
+                    console.out(message)
+                    return ExitStatus.success.rawValue
+                }
+                console.err(message)
+                return ExitStatus.usage.rawValue
+            }
+        }
+    }
+}
+
+struct DPFCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dpf",
+        abstract: "DPF: a dynamic packet filter engine and compiler.",
+        subcommands: [CompileCommand.self, DemoCommand.self]
+    )
+}

@@ -1,0 +1,99 @@
+import DPFFilter
+import DPFSyntax
+
+/// The `--json` forms of the ASTs and filter trees.
+enum JSONOutput {
+    static func ast(_ files: [FilterFile]) -> JSONValue {
+        .object([("files", .array(files.map(file)))])
+    }
+
+    private static func file(_ file: FilterFile) -> JSONValue {
+        .object([
+            ("name", .string(file.source.name)),
+            (
+                "apps",
+                .array(
+                    file.apps.map { app in
+                        .object([
+                            ("name", .string(app.name)),
+                            ("priority", app.priority.map(JSONValue.int) ?? .null),
+                            ("tap", .bool(app.isTap)),
+                            ("filters", .array(app.filters.map(filter))),
+                        ])
+                    })
+            ),
+        ])
+    }
+
+    private static func filter(_ filter: FilterDecl) -> JSONValue {
+        let body: JSONValue
+        switch filter.body {
+        case .expression(let expr): body = .string(ASTDumper.dump(expr))
+        case .pcap(let text): body = .object([("pcap", .string(text))])
+        }
+        return .object([
+            ("label", filter.label.map(JSONValue.string) ?? .null),
+            ("source", .string(ASTPrinter.print(filter))),
+            ("ast", body),
+        ])
+    }
+
+    static func filterSet(_ set: FilterSet) -> JSONValue {
+        .object([
+            ("link", .string(set.linkType.name)),
+            (
+                "apps",
+                .array(
+                    set.apps.map { app in
+                        .object([
+                            ("name", .string(app.name)),
+                            ("priority", .int(app.priority)),
+                            ("tap", .bool(app.isTap)),
+                            (
+                                "filters",
+                                .array(
+                                    app.filters.map { filter in
+                                        .object([
+                                            ("name", .string(filter.name)),
+                                            ("origin", .string(filter.origin)),
+                                            ("tree", tree(filter.tree)),
+                                        ])
+                                    })
+                            ),
+                        ])
+                    })
+            ),
+        ])
+    }
+
+    static func tree(_ tree: FilterTree) -> JSONValue {
+        switch tree {
+        case .constant(let value): return .object([("const", .bool(value))])
+        case .atom(let atom): return .object([("atom", self.atom(atom))])
+        case .and(let children): return .object([("and", .array(children.map(self.tree)))])
+        case .or(let children): return .object([("or", .array(children.map(self.tree)))])
+        case .not(let child): return .object([("not", self.tree(child))])
+        }
+    }
+
+    private static func atom(_ atom: Atom) -> JSONValue {
+        .object([
+            (
+                "base",
+                .array(
+                    atom.base.shifts.map { shift in
+                        .object([
+                            ("offset", .int(shift.offset)), ("width", .int(shift.width)),
+                            ("mask", .int(Int(shift.mask))), ("scale", .int(shift.scale)),
+                        ])
+                    })
+            ),
+            ("offset", .int(atom.offset)),
+            ("width", .int(atom.width)),
+            ("mask", .int(Int(atom.mask))),
+            ("op", .string(atom.relation.rawValue)),
+            ("value", .int(Int(atom.value))),
+            ("text", .string(TreePrinter.describe(atom))),
+        ])
+    }
+}

@@ -1,0 +1,52 @@
+import DPFWire
+
+/// The oracle: evaluates one filter tree on one packet in the most direct way. Every faster engine
+/// must give exactly its answers. Deliberately simple; speed is other engines' business.
+public enum ReferenceEvaluator {
+    /// Whether `tree` accepts the packet.
+    public static func matches(_ tree: FilterTree, _ packet: Packet) -> Bool {
+        matches(tree, bytes: packet.bytes)
+    }
+
+    public static func matches(_ tree: FilterTree, bytes: [UInt8]) -> Bool {
+        switch tree {
+        case .constant(let value): return value
+        case .atom(let atom): return holds(atom, bytes: bytes)
+        case .and(let children): return children.allSatisfy { matches($0, bytes: bytes) }
+        case .or(let children): return children.contains { matches($0, bytes: bytes) }
+        case .not(let child): return !matches(child, bytes: bytes)
+        }
+    }
+
+    /// An atom holds when every byte it (and its base's shifts) reads was captured and the masked
+    /// load compares as it says.
+    public static func holds(_ atom: Atom, bytes: [UInt8]) -> Bool {
+        guard let base = locate(atom.base, bytes: bytes),
+            let loaded = load(bytes, at: base + atom.offset, width: atom.width)
+        else { return false }
+        return atom.relation.holds(loaded & atom.mask, atom.value)
+    }
+
+    /// The byte offset a base stands for in this packet, or `nil` if a shift's load was cut off.
+    public static func locate(_ base: HeaderBase, bytes: [UInt8]) -> Int? {
+        var position = 0
+        for shift in base.shifts {
+            guard let loaded = load(bytes, at: position + shift.offset, width: shift.width) else { return nil }
+            position += Int(loaded & shift.mask) << shift.scale
+        }
+        return position
+    }
+
+    /// A big-endian load, or `nil` past the captured bytes.
+    public static func load(_ bytes: [UInt8], at offset: Int, width: Int) -> UInt32? {
+        guard offset >= 0, offset + width <= bytes.count else { return nil }
+        var value: UInt32 = 0
+        for index in offset..<(offset + width) { value = value << 8 | UInt32(bytes[index]) }
+        return value
+    }
+
+    /// The filters of a set that accept the packet, in declaration order.
+    public static func matchingFilters(_ set: FilterSet, _ packet: Packet) -> [String] {
+        set.allFilters.filter { matches($0.filter.tree, packet) }.map(\.filter.name)
+    }
+}

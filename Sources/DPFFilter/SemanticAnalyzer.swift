@@ -1,0 +1,180 @@
+import DPFSyntax
+import DPFWire
+
+/// The result of analysing filter files: every app's filter trees, plus warnings worth showing.
+public struct Analysis: Sendable {
+    public var filterSet: FilterSet
+    public var warnings: [Diagnostic]
+}
+
+/// Turns ASTs into normalised filter trees for one link type, checking everything the grammar
+/// cannot: names, value kinds and widths, masks, ranges, prefixes, apps and labels.
+///
+/// As with tcpdump's `vlan` keyword, each `vlan` test moves the headers that later parts of the
+/// filter text read 4 bytes further in, whatever the and/or/not structure around it.
+public struct SemanticAnalyzer {
+    public let linkType: LinkType
+    let guards: ProtocolGuards
+    let source: SourceFile
+    var vlanDepth = 0
+
+    struct Failure: Error {
+        let diagnostic: Diagnostic
+    }
+
+    init(linkType: LinkType, source: SourceFile) {
+        self.linkType = linkType
+        self.guards = ProtocolGuards(layout: linkType.layout)
+        self.source = source
+    }
+
+    /// Analyses whole files; app names must be unique across all of them.
+    public static func analyze(_ files: [FilterFile], linkType: LinkType = .ethernet) throws(DiagnosticError) -> Analysis {
+        var errors: [Diagnostic] = []
+        var warnings: [Diagnostic] = []
+        var apps: [AppFilters] = []
+        var firstDeclaration: [String: (FilterFile, AppDecl)] = [:]
+        for file in files {
+            for app in file.apps {
+                if let (otherFile, other) = firstDeclaration[app.name] {
+                    let place = "\(otherFile.source.name):\(otherFile.source.location(of: other.nameRange.start))"
+                    errors.append(
+                        Diagnostic(.error, "duplicate app name '\(app.name)'", at: app.nameRange, in: file.source,
+                                   notes: ["'\(app.name)' was first declared at \(place)"]))
+                    continue
+                }
+                firstDeclaration[app.name] = (file, app)
+                let result = analyzeApp(app, in: file.source, linkType: linkType)
+                errors += result.errors
+                warnings += result.warnings
+                if let analysed = result.app { apps.append(analysed) }
+            }
+        }
+        if !errors.isEmpty { throw DiagnosticError(errors + warnings) }
+        return Analysis(filterSet: FilterSet(linkType: linkType, apps: apps), warnings: warnings)
+    }
+
+    /// Analyses one expression on its own (the `-e` form and tests).
+    public static func analyzeExpression(_ expr: Expr, in source: SourceFile, linkType: LinkType = .ethernet) throws(DiagnosticError) -> FilterTree {
+        var analyzer = SemanticAnalyzer(linkType: linkType, source: source)
+        do {
+            return Normalizer.normalize(try analyzer.translate(expr))
+        } catch {
+            throw DiagnosticError([error.diagnostic])
+        }
+    }
+
+    private static func analyzeApp(_ app: AppDecl, in source: SourceFile, linkType: LinkType)
+        -> (app: AppFilters?, errors: [Diagnostic], warnings: [Diagnostic])
+    {
+        var errors: [Diagnostic] = []
+        var warnings: [Diagnostic] = []
+        guard !app.filters.isEmpty else {
+            return (nil, [Diagnostic(.error, "app '\(app.name)' has no filters", at: app.nameRange, in: source)], [])
+        }
+        var filters: [Filter] = []
+        var labels: [String: SourceRange] = [:]
+        for (index, declaration) in app.filters.enumerated() {
+            let name = "\(app.name).\(declaration.label ?? String(index + 1))"
+            if let label = declaration.label, let range = declaration.labelRange {
+                if let first = labels[label] {
+                    errors.append(
+                        Diagnostic(.error, "duplicate filter label '\(label)' in app '\(app.name)'", at: range, in: source,
+                                   notes: ["'\(label)' was first used at \(source.name):\(source.location(of: first.start))"]))
+                    continue
+                }
+                labels[label] = range
+            }
+            switch declaration.body {
+            case .pcap:
+                errors.append(
+                    Diagnostic(.error, "pcap-filter expressions are not supported yet; write this filter in the DPF language",
+                               at: declaration.range, in: source))
+            case .expression(let expr):
+                var analyzer = SemanticAnalyzer(linkType: linkType, source: source)
+                do {
+                    let tree = Normalizer.normalize(try analyzer.translate(expr))
+                    if tree == .reject {
+                        warnings.append(
+                            Diagnostic(.warning, "filter '\(name)' never matches: its conditions contradict each other",
+                                       at: expr.range, in: source))
+                    }
+                    let origin = "\(source.name):\(source.location(of: declaration.range.start))"
+                    filters.append(Filter(name: name, label: declaration.label, tree: tree, origin: origin))
+                } catch {
+                    errors.append(error.diagnostic)
+                }
+            }
+        }
+        let result = AppFilters(name: app.name, priority: app.priority ?? 0, isTap: app.isTap, filters: filters)
+        return (errors.isEmpty ? result : nil, errors, warnings)
+    }
+
+    func failure(_ message: String, at range: SourceRange, notes: [String] = []) -> Failure {
+        Failure(diagnostic: Diagnostic(.error, message, at: range, in: source, notes: notes))
+    }
+
+    // MARK: Expressions
+
+    mutating func translate(_ expr: Expr) throws(Failure) -> FilterTree {
+        switch expr.kind {
+        case .and(let left, let right):
+            let first = try translate(left)
+            return .all([first, try translate(right)])
+        case .or(let left, let right):
+            let first = try translate(left)
+            return .any([first, try translate(right)])
+        case .not(let operand):
+            return .negation(try translate(operand))
+        case .predicate(let name):
+            return try predicate(name, at: expr.range)
+        case .comparison(let operand, let op, let value):
+            let resolved = try resolve(operand)
+            return try resolved.compare(Relation(op), value, analyzer: self)
+        case .membership(let operand, let set):
+            let resolved = try resolve(operand)
+            return try resolved.member(of: set, analyzer: self, range: expr.range)
+        }
+    }
+
+    private mutating func predicate(_ name: String, at range: SourceRange) throws(Failure) -> FilterTree {
+        guard let header = Header(rawValue: name) else {
+            let known = Header.allCases.map(\.rawValue)
+            let suggestion = closestMatch(to: name, among: known)
+            throw failure(
+                "unknown protocol '\(name)'; expected one of \(known.joined(separator: ", "))", at: range,
+                notes: suggestion.map { ["did you mean '\($0)'?"] } ?? [])
+        }
+        let tree: FilterTree?
+        switch header {
+        case .eth:
+            tree = linkType.layout.hasEthernetHeader ? .accept : nil
+        case .vlan:
+            tree = guards.vlanTag(depth: vlanDepth + 1)
+            if tree != nil { vlanDepth += 1 }
+        case .arp, .ip4, .ip6:
+            tree = guards.network(header, vlanDepth: vlanDepth)
+        case .tcp, .udp, .icmp4, .icmp6:
+            tree = guards.transportPredicate(header, vlanDepth: vlanDepth)
+        }
+        guard let tree else { throw unavailable("'\(name)'", at: range) }
+        return tree
+    }
+
+    func unavailable(_ what: String, at range: SourceRange) -> Failure {
+        failure("\(what) is not available on link type \(linkType.name)", at: range)
+    }
+}
+
+extension Relation {
+    init(_ op: ComparisonOperator) {
+        switch op {
+        case .equal: self = .equal
+        case .notEqual: self = .notEqual
+        case .less: self = .less
+        case .lessOrEqual: self = .lessOrEqual
+        case .greater: self = .greater
+        case .greaterOrEqual: self = .greaterOrEqual
+        }
+    }
+}

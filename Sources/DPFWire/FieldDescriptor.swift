@@ -1,0 +1,83 @@
+/// What kind of value a field holds; decides which literals it accepts and how values print.
+public enum FieldKind: Sendable, Hashable {
+    case integer
+    case ipv4Address
+    case ipv6Address
+    case macAddress
+}
+
+/// One named field: where it lives in its header and which bits of the load belong to it.
+///
+/// Fields up to 4 bytes wide are a single big-endian load of `width` bytes masked with `mask`;
+/// the field's value is `(load & mask) >> shift`. Wider fields (MAC and IPv6 addresses) are
+/// compared as consecutive 4- and 2-byte words.
+public struct FieldDescriptor: Sendable, Hashable, CustomStringConvertible {
+    public let name: String
+    public let header: Header
+    public let offset: Int
+    public let width: Int
+    public let mask: UInt32
+    public let kind: FieldKind
+
+    public init(
+        _ name: String, header: Header, offset: Int, width: Int, mask: UInt32? = nil,
+        kind: FieldKind = .integer
+    ) {
+        precondition([1, 2, 4, 6, 16].contains(width), "field width must be 1, 2, 4, 6 or 16 bytes")
+        self.name = name
+        self.header = header
+        self.offset = offset
+        self.width = width
+        self.mask = mask ?? (width >= 4 ? UInt32.max : UInt32((1 << (8 * width)) - 1))
+        self.kind = kind
+    }
+
+    public var description: String { name }
+
+    /// The field's name without its header prefix (`dport` for `tcp.dport`).
+    public var shortName: String { String(name.drop(while: { $0 != "." }).dropFirst()) }
+
+    /// True for fields that fit one load (width 1, 2 or 4).
+    public var isScalar: Bool { width <= 4 }
+
+    /// Right shift that turns the masked load into the field's value.
+    public var shift: Int { isScalar ? mask.trailingZeroBitCount : 0 }
+
+    /// Number of value bits.
+    public var bitCount: Int { isScalar ? mask.nonzeroBitCount : 8 * width }
+
+    /// The largest value the field can hold (scalar fields only).
+    public var maxValue: UInt64 {
+        precondition(isScalar)
+        return UInt64(mask >> UInt32(shift))
+    }
+
+    /// Reads the field from `bytes` where its header starts at `headerStart`; `nil` if the bytes end first.
+    public func read(from bytes: [UInt8], headerStart: Int) -> UInt64? {
+        let start = headerStart + offset
+        guard start >= 0, start + width <= bytes.count else { return nil }
+        var word: UInt64 = 0
+        for index in start..<(start + min(width, 8)) { word = word << 8 | UInt64(bytes[index]) }
+        return isScalar ? (word & UInt64(mask)) >> UInt64(shift) : word
+    }
+
+    /// Writes `value` into a scalar field, leaving the bits outside the field's mask untouched.
+    public func write(_ value: UInt64, into bytes: inout [UInt8], headerStart: Int) {
+        precondition(isScalar, "write(_:into:headerStart:) is for scalar fields")
+        precondition(value <= maxValue, "\(value) does not fit \(name)")
+        let start = headerStart + offset
+        var word: UInt32 = 0
+        for index in start..<(start + width) { word = word << 8 | UInt32(bytes[index]) }
+        word = (word & ~mask) | (UInt32(value) << UInt32(shift) & mask)
+        for index in (start..<(start + width)).reversed() {
+            bytes[index] = UInt8(truncatingIfNeeded: word)
+            word >>= 8
+        }
+    }
+
+    /// Writes raw bytes (an address) into a wide field.
+    public func write(bytes value: [UInt8], into bytes: inout [UInt8], headerStart: Int) {
+        precondition(value.count == width, "\(name) takes \(width) bytes")
+        bytes.replaceSubrange((headerStart + offset)..<(headerStart + offset + width), with: value)
+    }
+}
