@@ -35,16 +35,18 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "dpf", dependencies: ["DPFCommands"]),
+        // Seeded generators of packets and filters, and paths to fixtures, shared by the tests.
+        .target(name: "DPFTestSupport", dependencies: ["DPFWire", "DPFSyntax", "DPFFilter"]),
 
-        .testTarget(name: "DPFWireTests", dependencies: ["DPFWire"]),
-        .testTarget(name: "DPFSyntaxTests", dependencies: ["DPFSyntax"]),
-        .testTarget(name: "DPFFilterTests", dependencies: ["DPFFilter", "DPFSyntax", "DPFWire"]),
-        .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire"]),
-        .testTarget(name: "DPFCommandsTests", dependencies: ["DPFCommands"]),
+        .testTarget(name: "DPFWireTests", dependencies: ["DPFWire", "DPFTestSupport"]),
+        .testTarget(name: "DPFSyntaxTests", dependencies: ["DPFSyntax", "DPFWire", "DPFTestSupport"]),
+        .testTarget(name: "DPFFilterTests", dependencies: ["DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"]),
+        .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
+        .testTarget(name: "DPFCommandsTests", dependencies: ["DPFCommands", "DPFTestSupport"]),
         // Cross-checks our reference evaluator against libpcap's compiler, packet for packet.
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["DPFFilter", "DPFSyntax", "DPFWire", "DPFCapture"]
+            dependencies: ["DPFFilter", "DPFSyntax", "DPFWire", "DPFCapture", "DPFTestSupport"]
         ),
     ]
 )

@@ -137,7 +137,13 @@ public struct Lexer {
             position += 1
             return Token(kind: .label, text: token.text, range: SourceRange(start: start, end: position))
         }
-        guard bracketDepth == 0 else { return make(.word, from: start) }
+        guard bracketDepth == 0 else {
+            if position == start {
+                position += 1
+                return make(.invalid, from: start, text: "unexpected '\(Character(UnicodeScalar(bytes[start])))' inside '[...]'")
+            }
+            return make(.word, from: start)
+        }
         while let byte = peek() {
             if Lexer.isWordByte(byte) || byte == UInt8(ascii: ":") {
                 position += 1
