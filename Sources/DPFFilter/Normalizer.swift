@@ -19,6 +19,7 @@ public enum Normalizer {
             guard case .atom(let canonical) = folded else { return folded }
             for fact in facts {
                 if let known = relate(fact: fact, atom: canonical) { return .constant(known) }
+                if relate(fact: canonical, atom: fact) == false { return .reject }
             }
             return folded
         case .not(let child):
@@ -69,10 +70,34 @@ public enum Normalizer {
                 if simplified != .accept && !simplifiedCompounds.contains(simplified) { simplifiedCompounds.append(simplified) }
             }
             let next = kept.map(FilterTree.atom) + simplifiedCompounds
+            if let distributed = distribute(atoms: kept, compounds: simplifiedCompounds, facts: facts) { return distributed }
             if !changed || next == pending { return .all(next) }
             pending = next
         }
         return .all(pending)
+    }
+
+    /// Largest number of conjunctions that distributing `and` over `or` may produce.
+    static let distributionLimit = 16
+
+    /// `a and (b or c)` as `(a and b) or (a and c)` when the result stays small, so that each
+    /// alternative can be checked for contradictions on its own (`tcp.dport == 80 and
+    /// tcp.dport == 443` pairs the IPv4 and IPv6 alternatives of both sides, and every pair
+    /// contradicts). `nil` when there is nothing to distribute or the product is too large.
+    private static func distribute(atoms: [Atom], compounds: [FilterTree], facts: [Atom]) -> FilterTree? {
+        var alternatives: [[FilterTree]] = [[]]
+        var others: [FilterTree] = []
+        for compound in compounds {
+            guard case .or(let disjuncts) = compound else {
+                others.append(compound)
+                continue
+            }
+            guard alternatives.count * disjuncts.count <= distributionLimit else { return nil }
+            alternatives = alternatives.flatMap { prefix in disjuncts.map { prefix + [$0] } }
+        }
+        guard alternatives.count > 1 else { return nil }
+        let fixed = atoms.map(FilterTree.atom) + others
+        return simplify(.any(alternatives.map { .all(fixed + $0) }), facts: facts)
     }
 
     /// Drops duplicate and implied atoms of one conjunction; `nil` if two contradict.
@@ -81,6 +106,7 @@ public enum Normalizer {
         for atom in atoms {
             var implied = false
             for other in kept {
+                if relate(fact: atom, atom: other) == false { return nil }
                 switch relate(fact: other, atom: atom) {
                 case false?: return nil
                 case true?: implied = true
@@ -91,7 +117,27 @@ public enum Normalizer {
             kept.removeAll { relate(fact: atom, atom: $0) == true }
             kept.append(atom)
         }
-        return kept.sorted()
+        return pinRanges(kept).sorted()
+    }
+
+    /// Bounds that leave a single value (`x >= 443 and x <= 443`) become one equality.
+    private static func pinRanges(_ atoms: [Atom]) -> [Atom] {
+        var result = atoms
+        for lower in atoms where lower.relation == .greaterOrEqual || lower.relation == .greater {
+            let low = interval(lower).low
+            guard
+                let upper = atoms.first(where: {
+                    ($0.relation == .lessOrEqual || $0.relation == .less) && $0.load == lower.load && $0.mask == lower.mask
+                        && interval($0).high == low
+                })
+            else { continue }
+            result.removeAll { $0 == lower || $0 == upper }
+            var pinned = lower
+            pinned.relation = .equal
+            pinned.value = low
+            result.append(pinned)
+        }
+        return result
     }
 
     // MARK: Single atoms
@@ -136,7 +182,8 @@ public enum Normalizer {
         }
     }
 
-    /// What `fact` being true says about `atom`: `true` (implied), `false` (contradicted), or `nil`.
+    /// What `fact` being true says about `atom`: `true` (implied), `false` (contradicted), or `nil`
+    /// (unknown; contradiction is symmetric, so callers also ask the other way round).
     /// Both atoms are folded (so their comparisons are not decided by the mask alone).
     static func relate(fact: Atom, atom: Atom) -> Bool? {
         if fact == atom { return true }

@@ -54,7 +54,8 @@ extension ResolvedOperand {
             }
         case .prefix(let address, let length):
             if let mask { throw analyzer.failure("a mask cannot be combined with a prefix", at: mask.range) }
-            return try prefix(address, length: length, analyzer: analyzer, range: range)
+            let written = SourceRange(start: address.range.start, end: range.end)
+            return try prefix(address, length: length, analyzer: analyzer, range: written)
         }
     }
 

@@ -165,8 +165,11 @@ public struct Parser {
 
     private mutating func parsePriority() throws(Failure) -> Int {
         let token = current
-        guard token.kind == .word, case .integer(let value, _)? = try? classifyValue(token) else {
-            try fail("expected a number after 'priority', found \(describe(token))")
+        let value: UInt64
+        switch integerWord(token) {
+        case .success(let number)?: value = number
+        case .failure(let error)?: try fail(error.message, at: token.range)
+        case nil: try fail("expected a number after 'priority', found \(describe(token))")
         }
         guard value <= UInt64(Parser.maximumPriority) else {
             try fail("priority \(value) is out of range 0...\(Parser.maximumPriority)", at: token.range)
@@ -352,8 +355,11 @@ public struct Parser {
 
     private mutating func parseSmallInteger(_ what: String, limit: Int) throws(Failure) -> Int {
         let token = current
-        guard token.kind == .word, case .integer(let value, _)? = try? classifyValue(token) else {
-            try fail("expected \(what), found \(describe(token))")
+        let value: UInt64
+        switch integerWord(token) {
+        case .success(let number)?: value = number
+        case .failure(let error)?: try fail(error.message, at: token.range)
+        case nil: try fail("expected \(what), found \(describe(token))")
         }
         guard value <= UInt64(limit) else { try fail("\(what.dropFirst(what.hasPrefix("an") ? 3 : 2)) \(value) is too large (at most \(limit))", at: token.range) }
         advance()
@@ -392,9 +398,13 @@ public struct Parser {
     private mutating func parseValue(after what: String) throws(Failure) -> Value {
         let token = current
         guard token.kind == .word else { try fail("expected a value after \(what), found \(describe(token))") }
-        let literal = try classifyValue(token)
-        advance()
-        return Value(literal, range: token.range)
+        switch Parser.classifyValue(token.text) {
+        case .success(let literal):
+            advance()
+            return Value(literal, range: token.range)
+        case .failure(let error):
+            try fail(error.message, at: token.range)
+        }
     }
 
     // MARK: Words
@@ -404,33 +414,47 @@ public struct Parser {
         return !text.contains(":") && !text.hasSuffix(".") && !text.contains("..")
     }
 
-    /// Reads a word in value position as a number or an address.
-    private mutating func classifyValue(_ token: Token) throws(Failure) -> Value.Literal {
-        let text = token.text
+    /// Reads a word in value position as a number or an address; a message if it is neither.
+    static func classifyValue(_ text: String) -> Result<Value.Literal, ValueError> {
         if text.contains(":") {
             let groups = text.split(separator: ":", omittingEmptySubsequences: false)
             if groups.count == 6, groups.allSatisfy({ (1...2).contains($0.count) }), let mac = MACAddress(text) {
-                return .mac(mac)
+                return .success(.mac(mac))
             }
-            if let address = IPv6Address(text) { return .ipv6(address) }
-            try fail("'\(text)' is not a valid IPv6 or MAC address", at: token.range)
+            if let address = IPv6Address(text) { return .success(.ipv6(address)) }
+            return .failure(ValueError("'\(text)' is not a valid IPv6 or MAC address"))
         }
         if text.contains(".") {
-            if let address = IPv4Address(text) { return .ipv4(address) }
-            try fail("'\(text)' is not a valid IPv4 address (expected four numbers 0-255 separated by dots)", at: token.range)
+            if let address = IPv4Address(text) { return .success(.ipv4(address)) }
+            return .failure(ValueError("'\(text)' is not a valid IPv4 address (expected four numbers 0-255 separated by dots)"))
         }
         if text.hasPrefix("0x") || text.hasPrefix("0X") {
             let digits = text.dropFirst(2)
             guard !digits.isEmpty, digits.utf8.allSatisfy(Lexer.isHexDigit) else {
-                try fail("'\(text)' is not a valid hexadecimal number", at: token.range)
+                return .failure(ValueError("'\(text)' is not a valid hexadecimal number"))
             }
-            guard let value = UInt64(digits, radix: 16) else { try fail("number '\(text)' is too large", at: token.range) }
-            return .integer(value, hex: true)
+            guard let value = UInt64(digits, radix: 16) else { return .failure(ValueError("number '\(text)' is too large")) }
+            return .success(.integer(value, hex: true))
         }
         if text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
-            guard let value = UInt64(text) else { try fail("number '\(text)' is too large", at: token.range) }
-            return .integer(value, hex: false)
+            guard let value = UInt64(text) else { return .failure(ValueError("number '\(text)' is too large")) }
+            return .success(.integer(value, hex: false))
         }
-        try fail("expected a value (a number, or an IPv4, IPv6 or MAC address), found '\(text)'", at: token.range)
+        return .failure(ValueError("expected a value (a number, or an IPv4, IPv6 or MAC address), found '\(text)'"))
+    }
+
+    struct ValueError: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    /// A word that must be a plain integer (offsets, widths, priorities); `nil` if it is not one.
+    private func integerWord(_ token: Token) -> Result<UInt64, ValueError>? {
+        guard token.kind == .word else { return nil }
+        switch Parser.classifyValue(token.text) {
+        case .success(.integer(let value, _)): return .success(value)
+        case .failure(let error) where token.text.first?.isNumber == true: return .failure(error)
+        default: return nil
+        }
     }
 }
