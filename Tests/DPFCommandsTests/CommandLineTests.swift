@@ -1,0 +1,114 @@
+import DPFCommands
+import DPFTestSupport
+import Foundation
+import Testing
+
+@Suite struct CommandLineTests {
+    struct Run {
+        let status: Int32
+        let out: String
+        let err: String
+    }
+
+    func dpf(_ arguments: String...) -> Run {
+        let console = Console.capturing()
+        let status = DPFMain.run(arguments, console: console)
+        return Run(status: status, out: console.standardOutput, err: console.standardError)
+    }
+
+    func example(_ name: String) -> String { "\(Fixtures.filtersDirectory)/\(name)" }
+
+    func temporaryFilterFile(_ text: String) throws -> String {
+        let path = NSTemporaryDirectory() + "dpf-cli-\(UUID().uuidString).dpf"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func emitTreeMatchesTheGoldenDump() throws {
+        let run = dpf("compile", example("web.dpf"), "--emit", "tree")
+        #expect(run.status == 0)
+        #expect(run.err.isEmpty)
+        let golden = try String(contentsOfFile: Fixtures.packageRoot + "/Tests/DPFFilterTests/Golden/web.tree", encoding: .utf8)
+        #expect(run.out == golden)
+    }
+
+    @Test func compilesEveryExampleTogether() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.filtersDirectory).filter { $0.hasSuffix(".dpf") }.map(example)
+        let run = DPFMain.run(["compile"] + files, console: Console.capturing())
+        #expect(run == 0)
+        let summary = dpf("compile", example("web.dpf"), example("dns.dpf"))
+        #expect(summary.out == "ok: 3 apps, 4 filters for link type ethernet\n")
+    }
+
+    @Test func badFiltersExitOneWithTheDiagnosticFirst() throws {
+        let path = try temporaryFilterFile("app web {\n    http: tcp.dprt == 80\n}\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let run = dpf("compile", path, "--emit", "tree")
+        #expect(run.status == 1)
+        #expect(run.out.isEmpty)
+        let lines = run.err.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.first == "\(path):2:11: error: unknown field 'tcp.dprt'")
+        #expect(lines[1] == "        http: tcp.dprt == 80")
+        #expect(lines[2] == "              ^~~~~~~~")
+        #expect(lines[3] == "note: did you mean 'tcp.dport'?")
+        #expect(lines[4] == "dpf: 1 error; nothing was compiled")
+    }
+
+    @Test func warningsDoNotFailTheCompile() throws {
+        let path = try temporaryFilterFile("app a { ip4 and ip6 }\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let run = dpf("compile", path)
+        #expect(run.status == 0)
+        #expect(run.err.hasPrefix("\(path):1:9: warning: filter 'a.1' never matches"))
+    }
+
+    @Test func missingFilesAreBadInput() {
+        let run = dpf("compile", "/nonexistent/dpf/x.dpf")
+        #expect(run.status == 1)
+        #expect(run.err == "dpf: cannot read /nonexistent/dpf/x.dpf: No such file or directory\n")
+    }
+
+    @Test func usageErrorsExitTwo() {
+        for arguments in [["compile"], ["compile", "x.dpf", "--emit", "nonsense"], ["frobnicate"], ["compile", "x.dpf", "--link-type", "token-ring"]] {
+            let console = Console.capturing()
+            #expect(DPFMain.run(arguments, console: console) == 2, "\(arguments)")
+            #expect(console.standardError.hasPrefix("Error: "), "\(arguments): \(console.standardError)")
+        }
+        let help = dpf("--help")
+        #expect(help.status == 0)
+        #expect(help.out.contains("compile"))
+    }
+
+    @Test func jsonIsOneObject() throws {
+        let run = dpf("compile", example("monitor.dpf"), "--emit", "tree", "--json")
+        #expect(run.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any])
+        let apps = try #require(object["apps"] as? [[String: Any]])
+        #expect(apps.map { $0["name"] as? String } == ["sniffer"])
+        #expect(apps[0]["tap"] as? Bool == true)
+        let ast = dpf("compile", example("monitor.dpf"), "--emit", "ast", "--json")
+        #expect(try JSONSerialization.jsonObject(with: Data(ast.out.utf8)) is [String: Any])
+    }
+
+    @Test func emitAstIsTheParserOutput() throws {
+        let run = dpf("compile", example("dns.dpf"), "--emit", "ast")
+        #expect(run.status == 0)
+        #expect(run.out == "(file \"\(example("dns.dpf"))\"\n  (app dns\n    (filter _ (or (== udp.dport 53) (== udp.sport 53)))))\n")
+    }
+
+    @Test func demoEvaluatesTheExamples() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.filtersDirectory).filter { $0.hasSuffix(".dpf") }.sorted().map(example)
+        let console = Console.capturing()
+        #expect(DPFMain.run(["demo"] + files + ["--json"], console: console) == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(console.standardOutput.utf8)) as? [String: Any])
+        #expect(object["packets"] as? Int == 16)
+        #expect(object["unmatched"] as? Int == 4)
+        let filters = try #require(object["filters"] as? [[String: Any]])
+        let accepted = Dictionary(uniqueKeysWithValues: filters.map { ($0["name"] as! String, $0["accepted"] as! Int) })
+        #expect(accepted["web.http"] == 3)
+        #expect(accepted["dns.1"] == 2)
+        #expect(accepted["sniffer.icmp"] == 2)
+        #expect(accepted["carrier.1"] == 1)
+        #expect(accepted["ndp.advert"] == 0)
+    }
+}
