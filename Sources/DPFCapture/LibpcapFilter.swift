@@ -14,14 +14,18 @@ public final class LibpcapFilter {
     private static let compilerLock = Mutex(())
 
     /// Compiles `expression` as tcpdump would for a capture of `linkType` (optimiser on, netmask 0).
-    public init(_ expression: String, linkType: LinkType = .ethernet, snapshotLength: Int32 = 262_144) throws(CaptureError) {
+    public init(_ expression: String, linkType: LinkType = .ethernet, snapshotLength: Int32 = 262_144)
+        throws(CaptureError)
+    {
         self.expression = expression
         self.linkType = linkType
         let dlt = LibpcapFilter.dataLink(for: linkType)
         let failure: String? = LibpcapFilter.compilerLock.withLock { _ in
             guard let dead = pcap_open_dead(dlt, snapshotLength) else { return "pcap_open_dead failed" }
             defer { pcap_close(dead) }
-            if pcap_compile(dead, &program, expression, 1, 0) != 0 { return String(cString: pcap_geterr(dead)) }
+            if pcap_compile(dead, &program, expression, 1, 0) != 0 {
+                return String(cString: pcap_geterr(dead))
+            }
             return nil
         }
         if let failure { throw CaptureError(.badExpression, "libpcap rejects '\(expression)': \(failure)") }
@@ -42,7 +46,9 @@ public final class LibpcapFilter {
     /// Whether libpcap's program accepts the packet.
     public func matches(_ packet: Packet) -> Bool {
         packet.bytes.withUnsafeBufferPointer { buffer in
-            bpf_filter(program.bf_insns, buffer.baseAddress, UInt32(packet.originalLength), UInt32(buffer.count)) != 0
+            bpf_filter(
+                program.bf_insns, buffer.baseAddress, UInt32(packet.originalLength), UInt32(buffer.count))
+                != 0
         }
     }
 }

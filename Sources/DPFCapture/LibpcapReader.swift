@@ -15,7 +15,9 @@ public final class LibpcapReader {
     public init(path: String) throws(CaptureError) {
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let handle = pcap_open_offline(path, &errorBuffer) else {
-            throw CaptureError(.unreadable, "\(path): \(errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })")
+            throw CaptureError(
+                .unreadable,
+                "\(path): \(errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })")
         }
         self.handle = handle
         self.path = path
@@ -52,16 +54,21 @@ public final class LibpcapReader {
             return nil
         default:
             let reason = String(cString: pcap_geterr(handle))
-            throw CaptureError(.malformed, "\(path): record \(recordsRead + 1): \(reason) (after \(recordsRead) good records)")
+            throw CaptureError(
+                .malformed,
+                "\(path): record \(recordsRead + 1): \(reason) (after \(recordsRead) good records)")
         }
     }
 
     /// The next packet, for link types DPF supports.
     public func nextPacket() throws(CaptureError) -> Packet? {
         guard let linkType else {
-            throw CaptureError(.unsupportedLinkType, "\(path): link type \(dataLinkType) is not one DPF demultiplexes")
+            throw CaptureError(
+                .unsupportedLinkType, "\(path): link type \(dataLinkType) is not one DPF demultiplexes")
         }
-        return try nextRecord().map { Packet(bytes: $0.bytes, originalLength: $0.originalLength, linkType: linkType) }
+        return try nextRecord().map {
+            Packet(bytes: $0.bytes, originalLength: $0.originalLength, linkType: linkType)
+        }
     }
 
     /// Every packet in the file.

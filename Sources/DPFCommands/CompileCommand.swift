@@ -46,14 +46,18 @@ struct CompileCommand: ParsableCommand {
             }
         case .tree?:
             let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
-            console.out(json ? JSONOutput.filterSet(set).serialized() : TreePrinter.dump(set), terminator: json ? "\n" : "")
+            console.out(
+                json ? JSONOutput.filterSet(set).serialized() : TreePrinter.dump(set),
+                terminator: json ? "\n" : "")
         case nil:
             let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
-            let summary = "\(set.apps.count) app\(set.apps.count == 1 ? "" : "s"), \(set.filterCount) filter\(set.filterCount == 1 ? "" : "s")"
+            let summary =
+                "\(set.apps.count) app\(set.apps.count == 1 ? "" : "s"), \(set.filterCount) filter\(set.filterCount == 1 ? "" : "s")"
             if json {
                 console.out(
                     JSONValue.object([
-                        ("link", .string(set.linkType.name)), ("apps", .int(set.apps.count)), ("filters", .int(set.filterCount)),
+                        ("link", .string(set.linkType.name)), ("apps", .int(set.apps.count)),
+                        ("filters", .int(set.filterCount)),
                     ]).serialized())
             } else {
                 console.out("ok: \(summary) for link type \(set.linkType.name)")

@@ -28,11 +28,15 @@ struct DemoCommand: ParsableCommand {
             console.out(report(set, samples: samples, matches: matches, unmatched: unmatched).serialized())
             return
         }
-        console.out("Compiled \(set.apps.count) apps, \(set.filterCount) filters from \(paths.count) files (link type ethernet).")
+        console.out(
+            "Compiled \(set.apps.count) apps, \(set.filterCount) filters from \(paths.count) files (link type ethernet)."
+        )
         console.out("Evaluating \(samples.count) built-in packets with the reference evaluator:\n")
         for (index, sample) in samples.enumerated() {
             let describe = PacketDescription.summary(sample.packet)
-            console.out(pad("\(index + 1)", 3) + "  " + pad(describe, 58) + "  " + (matches[index].isEmpty ? "-" : matches[index].joined(separator: ", ")))
+            console.out(
+                pad("\(index + 1)", 3) + "  " + pad(describe, 58) + "  "
+                    + (matches[index].isEmpty ? "-" : matches[index].joined(separator: ", ")))
             console.out("     (\(sample.note))")
         }
         console.out("\nPackets accepted, per filter:")
@@ -44,7 +48,9 @@ struct DemoCommand: ParsableCommand {
         console.out("  " + pad("(no filter)", 38) + "\(unmatched)")
     }
 
-    private func report(_ set: FilterSet, samples: [DemoTraffic.Sample], matches: [[String]], unmatched: Int) -> JSONValue {
+    private func report(_ set: FilterSet, samples: [DemoTraffic.Sample], matches: [[String]], unmatched: Int)
+        -> JSONValue
+    {
         .object([
             ("packets", .int(samples.count)),
             ("unmatched", .int(unmatched)),
@@ -53,7 +59,8 @@ struct DemoCommand: ParsableCommand {
                 .array(
                     set.allFilters.map { app, filter in
                         .object([
-                            ("name", .string(filter.name)), ("app", .string(app.name)), ("tap", .bool(app.isTap)),
+                            ("name", .string(filter.name)), ("app", .string(app.name)),
+                            ("tap", .bool(app.isTap)),
                             ("accepted", .int(matches.filter { $0.contains(filter.name) }.count)),
                         ])
                     })
@@ -68,7 +75,8 @@ struct DemoCommand: ParsableCommand {
     static func defaultFilterFiles() throws -> [String] {
         let directory = "filters"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            throw CommandFailure(.badInput, "no ./filters directory here; run from the project root or name filter files")
+            throw CommandFailure(
+                .badInput, "no ./filters directory here; run from the project root or name filter files")
         }
         let paths = names.filter { $0.hasSuffix(".dpf") }.sorted().map { "\(directory)/\($0)" }
         if paths.isEmpty { throw CommandFailure(.badInput, "./filters holds no .dpf files") }

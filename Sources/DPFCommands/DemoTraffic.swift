@@ -49,7 +49,8 @@ enum DemoTraffic {
             note: "VLAN 100 voice (RTP over UDP)",
             packet: PacketBuilder.ethernet().vlan(id: 100, priority: 5)
                 .ipv4(src: ip("10.100.0.20"), dst: ip("10.100.0.30"), tos: 0xB8)
-                .udp(sourcePort: 16_384, destinationPort: 16_386).payload(Array(repeating: 0, count: 160)).packet),
+                .udp(sourcePort: 16_384, destinationPort: 16_386).payload(Array(repeating: 0, count: 160))
+                .packet),
         Sample(
             note: "VLAN 200 web traffic",
             packet: PacketBuilder.ethernet().vlan(id: 200)
@@ -62,12 +63,16 @@ enum DemoTraffic {
                 .udp(sourcePort: 5060, destinationPort: 5060).packet),
         Sample(
             note: "HTTP to the web farm, IPv4 header with options",
-            packet: PacketBuilder.ethernet().ipv4(src: ip("192.0.2.8"), dst: ip("10.1.3.4"), options: [0x94, 0x04, 0, 0])
-                .tcp(sourcePort: 40_005, destinationPort: 80).packet),
+            packet: PacketBuilder.ethernet().ipv4(
+                src: ip("192.0.2.8"), dst: ip("10.1.3.4"), options: [0x94, 0x04, 0, 0]
+            )
+            .tcp(sourcePort: 40_005, destinationPort: 80).packet),
         Sample(
             note: "second fragment of a datagram to port 80 (no TCP header)",
-            packet: PacketBuilder.ethernet().ipv4(src: ip("192.0.2.9"), dst: ip("10.1.0.5"), flags: 0, fragmentOffset: 185)
-                .tcp(sourcePort: 40_006, destinationPort: 80).packet),
+            packet: PacketBuilder.ethernet().ipv4(
+                src: ip("192.0.2.9"), dst: ip("10.1.0.5"), flags: 0, fragmentOffset: 185
+            )
+            .tcp(sourcePort: 40_006, destinationPort: 80).packet),
         Sample(
             note: "SSH from the management network",
             packet: PacketBuilder.ethernet().ipv4(src: ip("10.9.0.2"), dst: ip("10.0.0.22"))

@@ -13,10 +13,13 @@ import DPFWire
 struct FilterOptions: ParsableArguments {
     @Option(
         name: .customLong("link-type"),
-        help: "Link type the filters are compiled for: \(LinkType.allCases.map(\.name).joined(separator: ", ")).",
+        help:
+            "Link type the filters are compiled for: \(LinkType.allCases.map(\.name).joined(separator: ", ")).",
         transform: { text in
             guard let linkType = LinkType(name: text) else {
-                throw ValidationError("unknown link type '\(text)'; expected one of \(LinkType.allCases.map(\.name).joined(separator: ", "))")
+                throw ValidationError(
+                    "unknown link type '\(text)'; expected one of \(LinkType.allCases.map(\.name).joined(separator: ", "))"
+                )
             }
             return linkType
         })

@@ -17,7 +17,8 @@ enum JSONValue: Equatable {
         case .string(let value): return JSONValue.quote(value)
         case .array(let values): return "[" + values.map { $0.serialized() }.joined(separator: ",") + "]"
         case .object(let members):
-            return "{" + members.map { JSONValue.quote($0.0) + ":" + $0.1.serialized() }.joined(separator: ",") + "}"
+            return "{"
+                + members.map { JSONValue.quote($0.0) + ":" + $0.1.serialized() }.joined(separator: ",") + "}"
         }
     }
 

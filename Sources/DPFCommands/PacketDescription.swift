@@ -15,26 +15,38 @@ enum PacketDescription {
             let destination = IPv4Address(UInt32(value("ip4.dst")))
             parts.append(transport(view, network: "ip4", source: "\(source)", destination: "\(destination)"))
             if value("ip4.frag") != 0 { parts.append("frag@\(8 * value("ip4.frag"))") }
-        } else if view.has(.ip6), let start = view.headerStarts[.ip6] {
-            let source = IPv6Address(bytes: Array(packet.bytes[(start + 8)..<(start + 24)]))
-            let destination = IPv6Address(bytes: Array(packet.bytes[(start + 24)..<(start + 40)]))
+        } else if let source = view.ipv6Address("ip6.src"), let destination = view.ipv6Address("ip6.dst") {
             parts.append(transport(view, network: "ip6", source: "\(source)", destination: "\(destination)"))
         } else if view.has(.arp) {
             let op = value("arp.op") == 1 ? "who-has" : "reply"
-            parts.append("arp \(op) \(IPv4Address(UInt32(value("arp.tpa")))) tell \(IPv4Address(UInt32(value("arp.spa"))))")
+            parts.append(
+                "arp \(op) \(IPv4Address(UInt32(value("arp.tpa")))) tell \(IPv4Address(UInt32(value("arp.spa"))))"
+            )
         } else {
             parts.append("\(packet.capturedLength) bytes, headers cut short")
         }
-        if packet.capturedLength < packet.originalLength { parts.append("[\(packet.capturedLength)/\(packet.originalLength) bytes]") }
+        if packet.capturedLength < packet.originalLength {
+            parts.append("[\(packet.capturedLength)/\(packet.originalLength) bytes]")
+        }
         return parts.joined(separator: " ")
     }
 
-    private static func transport(_ view: PacketView, network: String, source: String, destination: String) -> String {
+    private static func transport(_ view: PacketView, network: String, source: String, destination: String)
+        -> String
+    {
         let value = { (name: String) in view.value(of: name) ?? 0 }
-        if view.has(.tcp) { return "\(network) tcp \(source):\(value("tcp.sport")) > \(destination):\(value("tcp.dport"))" }
-        if view.has(.udp) { return "\(network) udp \(source):\(value("udp.sport")) > \(destination):\(value("udp.dport"))" }
-        if view.has(.icmp4) { return "\(network) icmp \(source) > \(destination) type \(value("icmp4.type"))" }
-        if view.has(.icmp6) { return "\(network) icmp6 \(source) > \(destination) type \(value("icmp6.type"))" }
+        if view.has(.tcp) {
+            return "\(network) tcp \(source):\(value("tcp.sport")) > \(destination):\(value("tcp.dport"))"
+        }
+        if view.has(.udp) {
+            return "\(network) udp \(source):\(value("udp.sport")) > \(destination):\(value("udp.dport"))"
+        }
+        if view.has(.icmp4) {
+            return "\(network) icmp \(source) > \(destination) type \(value("icmp4.type"))"
+        }
+        if view.has(.icmp6) {
+            return "\(network) icmp6 \(source) > \(destination) type \(value("icmp6.type"))"
+        }
         return "\(network) \(source) > \(destination)"
     }
 }

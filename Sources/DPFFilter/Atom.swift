@@ -77,7 +77,10 @@ public struct Atom: Sendable, Hashable, Comparable {
     public var relation: Relation
     public var value: UInt32
 
-    public init(base: HeaderBase = .packetStart, offset: Int, width: Int, mask: UInt32? = nil, relation: Relation = .equal, value: UInt32) {
+    public init(
+        base: HeaderBase = .packetStart, offset: Int, width: Int, mask: UInt32? = nil,
+        relation: Relation = .equal, value: UInt32
+    ) {
         precondition([1, 2, 4].contains(width), "atom width must be 1, 2 or 4")
         self.base = base
         self.offset = offset

@@ -29,7 +29,9 @@ public enum Normalizer {
             for child in children {
                 let simplified = simplify(child, facts: facts)
                 if case .or(let grandchildren) = simplified {
-                    for grandchild in grandchildren where !kept.contains(grandchild) { kept.append(grandchild) }
+                    for grandchild in grandchildren where !kept.contains(grandchild) {
+                        kept.append(grandchild)
+                    }
                 } else if !kept.contains(simplified) {
                     kept.append(simplified)
                 }
@@ -54,7 +56,11 @@ public enum Normalizer {
                 case .atom(let atom): atoms.append(atom)
                 case .and(let grandchildren):
                     for grandchild in grandchildren {
-                        if case .atom(let atom) = grandchild { atoms.append(atom) } else { compounds.append(grandchild) }
+                        if case .atom(let atom) = grandchild {
+                            atoms.append(atom)
+                        } else {
+                            compounds.append(grandchild)
+                        }
                     }
                 case let other: compounds.append(other)
                 }
@@ -67,10 +73,14 @@ public enum Normalizer {
                 let simplified = simplify(compound, facts: known)
                 if simplified == .reject { return .reject }
                 if simplified != compound { changed = true }
-                if simplified != .accept && !simplifiedCompounds.contains(simplified) { simplifiedCompounds.append(simplified) }
+                if simplified != .accept && !simplifiedCompounds.contains(simplified) {
+                    simplifiedCompounds.append(simplified)
+                }
             }
             let next = kept.map(FilterTree.atom) + simplifiedCompounds
-            if let distributed = distribute(atoms: kept, compounds: simplifiedCompounds, facts: facts) { return distributed }
+            if let distributed = distribute(atoms: kept, compounds: simplifiedCompounds, facts: facts) {
+                return distributed
+            }
             if !changed || next == pending { return .all(next) }
             pending = next
         }
@@ -127,7 +137,8 @@ public enum Normalizer {
             let low = interval(lower).low
             guard
                 let upper = atoms.first(where: {
-                    ($0.relation == .lessOrEqual || $0.relation == .less) && $0.load == lower.load && $0.mask == lower.mask
+                    ($0.relation == .lessOrEqual || $0.relation == .less) && $0.load == lower.load
+                        && $0.mask == lower.mask
                         && interval($0).high == low
                 })
             else { continue }
@@ -147,7 +158,9 @@ public enum Normalizer {
         Atom(base: base, offset: end - 1, width: 1, mask: 0, relation: .equal, value: 0)
     }
 
-    static func isCapturedTest(_ atom: Atom) -> Bool { atom.mask == 0 && atom.relation == .equal && atom.value == 0 }
+    static func isCapturedTest(_ atom: Atom) -> Bool {
+        atom.mask == 0 && atom.relation == .equal && atom.value == 0
+    }
 
     /// Folds an atom whose comparison is decided by its mask alone.
     static func fold(_ atom: Atom) -> FilterTree {

@@ -18,7 +18,10 @@ struct ProtocolGuards {
     }
 
     private func field(_ field: FieldDescriptor, at headerStart: Int, equals value: UInt64) -> FilterTree {
-        .atom(Atom(offset: headerStart + field.offset, width: field.width, mask: field.mask, value: UInt32(value) << UInt32(field.shift)))
+        .atom(
+            Atom(
+                offset: headerStart + field.offset, width: field.width, mask: field.mask,
+                value: UInt32(value) << UInt32(field.shift)))
     }
 
     /// `vlan` once `depth - 1` tags were stepped over: the next TPID is one libpcap accepts.
@@ -52,7 +55,8 @@ struct ProtocolGuards {
 
     func networkAccess(_ header: Header, vlanDepth: Int) -> HeaderAccess? {
         network(header, vlanDepth: vlanDepth).map {
-            HeaderAccess(guardTree: $0, base: .packetStart, offset: layout.networkOffset(vlanDepth: vlanDepth))
+            HeaderAccess(
+                guardTree: $0, base: .packetStart, offset: layout.networkOffset(vlanDepth: vlanDepth))
         }
     }
 
@@ -63,14 +67,16 @@ struct ProtocolGuards {
         var alternatives: [FilterTree] = []
         let net = layout.networkOffset(vlanDepth: vlanDepth)
         if header.requiredNetwork != .ip6, let ip4 = network(.ip4, vlanDepth: vlanDepth) {
-            alternatives.append(.all([ip4, field(FieldTable.field(.ip4, "proto"), at: net, equals: UInt64(number))]))
+            alternatives.append(
+                .all([ip4, field(FieldTable.field(.ip4, "proto"), at: net, equals: UInt64(number))]))
         }
         if header.requiredNetwork != .ip4, let ip6 = network(.ip6, vlanDepth: vlanDepth) {
             let next = FieldTable.field(.ip6, "next")
             let direct = field(next, at: net, equals: UInt64(number))
             let afterFragment = FilterTree.all([
                 field(next, at: net, equals: UInt64(IPProtocol.ipv6Fragment)),
-                byte(net + IPv6Layout.fixedHeaderLength + IPv6Layout.extensionNextHeaderOffset, equals: number),
+                byte(
+                    net + IPv6Layout.fixedHeaderLength + IPv6Layout.extensionNextHeaderOffset, equals: number),
             ])
             alternatives.append(.all([ip6, .any([direct, afterFragment])]))
         }
@@ -79,7 +85,9 @@ struct ProtocolGuards {
 
     /// Ways to reach a transport header's first byte: over IPv4 only in a first fragment, past the
     /// variable-length header (a shift); over IPv6 only directly after the fixed header.
-    func transportAccesses(_ header: Header, vlanDepth: Int, ipv4: Bool = true, ipv6: Bool = true) -> [HeaderAccess] {
+    func transportAccesses(_ header: Header, vlanDepth: Int, ipv4: Bool = true, ipv6: Bool = true)
+        -> [HeaderAccess]
+    {
         let number = UInt64(header.ipProtocol!)
         let net = layout.networkOffset(vlanDepth: vlanDepth)
         var accesses: [HeaderAccess] = []
@@ -96,8 +104,12 @@ struct ProtocolGuards {
             accesses.append(HeaderAccess(guardTree: guardTree, base: HeaderBase([headerLength]), offset: net))
         }
         if ipv6, header.requiredNetwork != .ip4, let ip6 = network(.ip6, vlanDepth: vlanDepth) {
-            let guardTree = FilterTree.all([ip6, field(FieldTable.field(.ip6, "next"), at: net, equals: number)])
-            accesses.append(HeaderAccess(guardTree: guardTree, base: .packetStart, offset: net + IPv6Layout.fixedHeaderLength))
+            let guardTree = FilterTree.all([
+                ip6, field(FieldTable.field(.ip6, "next"), at: net, equals: number),
+            ])
+            accesses.append(
+                HeaderAccess(
+                    guardTree: guardTree, base: .packetStart, offset: net + IPv6Layout.fixedHeaderLength))
         }
         return accesses
     }

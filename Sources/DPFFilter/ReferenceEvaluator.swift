@@ -31,7 +31,9 @@ public enum ReferenceEvaluator {
     public static func locate(_ base: HeaderBase, bytes: [UInt8]) -> Int? {
         var position = 0
         for shift in base.shifts {
-            guard let loaded = load(bytes, at: position + shift.offset, width: shift.width) else { return nil }
+            guard let loaded = load(bytes, at: position + shift.offset, width: shift.width) else {
+                return nil
+            }
             position += Int(loaded & shift.mask) << shift.scale
         }
         return position

@@ -6,7 +6,9 @@ extension ResolvedOperand {
 
     /// `operand OP value`: for every way to reach the header, its guard and the comparison atoms.
     /// Comparisons need the field to exist: `tcp.dport != 80` is false for a packet without TCP.
-    func compare(_ relation: Relation, _ value: Value, analyzer: SemanticAnalyzer) throws(Failure) -> FilterTree {
+    func compare(_ relation: Relation, _ value: Value, analyzer: SemanticAnalyzer) throws(Failure)
+        -> FilterTree
+    {
         if field.isScalar {
             let number = try scalar(value, role: "value", analyzer: analyzer)
             let mask = try userMask(analyzer)
@@ -21,29 +23,39 @@ extension ResolvedOperand {
         }
         guard relation == .equal || relation == .notEqual else {
             throw analyzer.failure(
-                "'\(relation.rawValue)' cannot order the \(field.bitCount)-bit field '\(name)'; use == or !=", at: value.range)
+                "'\(relation.rawValue)' cannot order the \(field.bitCount)-bit field '\(name)'; use == or !=",
+                at: value.range)
         }
         let bytes = try wideBytes(value, role: "value", analyzer: analyzer)
         var maskBytes = allOnes
         if let mask { maskBytes = try wideBytes(mask, role: "mask", analyzer: analyzer) }
         if zip(bytes, maskBytes).contains(where: { $0 & ~$1 != 0 }) {
-            throw analyzer.failure("value \(ASTPrinter.print(value)) has bits outside the mask, so this comparison is never true", at: value.range)
+            throw analyzer.failure(
+                "value \(ASTPrinter.print(value)) has bits outside the mask, so this comparison is never true",
+                at: value.range)
         }
-        return tree { access in wideComparison(access, value: bytes, mask: maskBytes, negated: relation == .notEqual) }
+        return tree { access in
+            wideComparison(access, value: bytes, mask: maskBytes, negated: relation == .notEqual)
+        }
     }
 
     /// `operand in A..B` or `operand in ADDRESS/LENGTH`.
-    func member(of set: ValueSet, analyzer: SemanticAnalyzer, range: SourceRange) throws(Failure) -> FilterTree {
+    func member(of set: ValueSet, analyzer: SemanticAnalyzer, range: SourceRange) throws(Failure)
+        -> FilterTree
+    {
         switch set {
         case .range(let low, let high):
             guard field.isScalar else {
-                throw analyzer.failure("ranges are not supported on the \(field.bitCount)-bit field '\(name)'", at: low.range.union(high.range))
+                throw analyzer.failure(
+                    "ranges are not supported on the \(field.bitCount)-bit field '\(name)'",
+                    at: low.range.union(high.range))
             }
             let lower = try scalar(low, role: "value", analyzer: analyzer)
             let upper = try scalar(high, role: "value", analyzer: analyzer)
             guard lower <= upper else {
                 throw analyzer.failure(
-                    "empty range: \(ASTPrinter.print(low)) is greater than \(ASTPrinter.print(high))", at: low.range.union(high.range))
+                    "empty range: \(ASTPrinter.print(low)) is greater than \(ASTPrinter.print(high))",
+                    at: low.range.union(high.range))
             }
             let mask = try userMask(analyzer)
             return tree { access in
@@ -59,21 +71,28 @@ extension ResolvedOperand {
         }
     }
 
-    private func prefix(_ address: Value, length: Int, analyzer: SemanticAnalyzer, range: SourceRange) throws(Failure) -> FilterTree {
+    private func prefix(_ address: Value, length: Int, analyzer: SemanticAnalyzer, range: SourceRange)
+        throws(Failure) -> FilterTree
+    {
         switch (field.kind, address.literal) {
         case (.ipv4Address, .ipv4(let ip)):
             guard length <= 32 else {
-                throw analyzer.failure("prefix length \(length) is too long for an IPv4 address (at most 32)", at: range)
+                throw analyzer.failure(
+                    "prefix length \(length) is too long for an IPv4 address (at most 32)", at: range)
             }
             let mask: UInt32 = length == 0 ? 0 : UInt32.max << UInt32(32 - length)
             guard ip.value & ~mask == 0 else {
                 throw analyzer.failure(
-                    "\(ip)/\(length) has host bits set; did you mean \(IPv4Address(ip.value & mask))/\(length)?", at: address.range)
+                    "\(ip)/\(length) has host bits set; did you mean \(IPv4Address(ip.value & mask))/\(length)?",
+                    at: address.range)
             }
-            return tree { access in .atom(atom(access, mask: UInt64(mask), relation: .equal, value: UInt64(ip.value))) }
+            return tree { access in
+                .atom(atom(access, mask: UInt64(mask), relation: .equal, value: UInt64(ip.value)))
+            }
         case (.ipv6Address, .ipv6(let ip)):
             guard length <= 128 else {
-                throw analyzer.failure("prefix length \(length) is too long for an IPv6 address (at most 128)", at: range)
+                throw analyzer.failure(
+                    "prefix length \(length) is too long for an IPv6 address (at most 128)", at: range)
             }
             let maskBytes = (0..<16).map { index -> UInt8 in
                 let bits = max(0, min(8, length - 8 * index))
@@ -82,14 +101,18 @@ extension ResolvedOperand {
             let bytes = ip.bytes
             guard zip(bytes, maskBytes).allSatisfy({ $0 & ~$1 == 0 }) else {
                 let network = IPv6Address(bytes: zip(bytes, maskBytes).map { $0 & $1 })
-                throw analyzer.failure("\(ip)/\(length) has host bits set; did you mean \(network)/\(length)?", at: address.range)
+                throw analyzer.failure(
+                    "\(ip)/\(length) has host bits set; did you mean \(network)/\(length)?", at: address.range
+                )
             }
             return tree { access in wideComparison(access, value: bytes, mask: maskBytes, negated: false) }
         case (.ipv4Address, _), (.ipv6Address, _):
             let expected = field.kind == .ipv4Address ? "an IPv4" : "an IPv6"
-            throw analyzer.failure("'\(name)' needs \(expected) prefix, not \(describe(address.literal))", at: address.range)
+            throw analyzer.failure(
+                "'\(name)' needs \(expected) prefix, not \(describe(address.literal))", at: address.range)
         default:
-            throw analyzer.failure("a prefix needs an address field; '\(name)' is \(kindName)", at: address.range)
+            throw analyzer.failure(
+                "a prefix needs an address field; '\(name)' is \(kindName)", at: address.range)
         }
     }
 
@@ -100,7 +123,9 @@ extension ResolvedOperand {
         .any(accesses.map { .all([$0.guardTree, comparison($0)]) })
     }
 
-    private func atom(_ access: ProtocolGuards.HeaderAccess, mask: UInt64, relation: Relation, value: UInt64) -> Atom {
+    private func atom(_ access: ProtocolGuards.HeaderAccess, mask: UInt64, relation: Relation, value: UInt64)
+        -> Atom
+    {
         let shift = UInt32(field.shift)
         return Atom(
             base: access.base, offset: access.offset + field.offset, width: field.width,
@@ -111,21 +136,29 @@ extension ResolvedOperand {
 
     /// A MAC or IPv6 comparison as 4- and 2-byte word atoms; words the mask ignores are not read,
     /// as libpcap reads only the words of an IPv6 prefix. `!=` still needs the field captured.
-    private func wideComparison(_ access: ProtocolGuards.HeaderAccess, value: [UInt8], mask: [UInt8], negated: Bool) -> FilterTree {
+    private func wideComparison(
+        _ access: ProtocolGuards.HeaderAccess, value: [UInt8], mask: [UInt8], negated: Bool
+    ) -> FilterTree {
         var atoms: [FilterTree] = []
         var position = 0
         while position < field.width {
             let width = field.width - position >= 4 ? 4 : 2
-            let word = { (bytes: [UInt8]) in bytes[position..<(position + width)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+            let word = { (bytes: [UInt8]) in
+                bytes[position..<(position + width)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            }
             if word(mask) != 0 {
                 atoms.append(
-                    .atom(Atom(base: access.base, offset: access.offset + field.offset + position, width: width, mask: word(mask), value: word(value))))
+                    .atom(
+                        Atom(
+                            base: access.base, offset: access.offset + field.offset + position, width: width,
+                            mask: word(mask), value: word(value))))
             }
             position += width
         }
         guard negated else { return .all(atoms) }
         guard let last = atoms.last, case .atom(let lastAtom) = last else { return .reject }
-        let captured = Atom(base: lastAtom.base, offset: lastAtom.offset, width: lastAtom.width, mask: 0, value: 0)
+        let captured = Atom(
+            base: lastAtom.base, offset: lastAtom.offset, width: lastAtom.width, mask: 0, value: 0)
         return .all([.atom(captured), .negation(.all(atoms))])
     }
 
@@ -157,14 +190,21 @@ extension ResolvedOperand {
         switch (value.literal, field.kind) {
         case (.integer(let n, _), _): number = n
         case (.ipv4(let address), .ipv4Address): number = UInt64(address.value)
-        case (.ipv4(let address), .integer) where field.width == 4 && field.mask == .max: number = UInt64(address.value)
+        case (.ipv4(let address), .integer) where field.width == 4 && field.mask == .max:
+            number = UInt64(address.value)
         case (.ipv6, .ipv4Address):
-            throw analyzer.failure("'\(name)' is an IPv4 address field; \(ASTPrinter.print(value)) is an IPv6 address", at: value.range)
+            throw analyzer.failure(
+                "'\(name)' is an IPv4 address field; \(ASTPrinter.print(value)) is an IPv6 address",
+                at: value.range)
         default:
-            throw analyzer.failure("'\(name)' takes \(kindName), not \(describe(value.literal))", at: value.range)
+            throw analyzer.failure(
+                "'\(name)' takes \(kindName), not \(describe(value.literal))", at: value.range)
         }
         guard number <= field.maxValue else {
-            let what = role == "mask" ? "mask \(ASTPrinter.print(value)) is wider than" : "value \(ASTPrinter.print(value)) does not fit in"
+            let what =
+                role == "mask"
+                ? "mask \(ASTPrinter.print(value)) is wider than"
+                : "value \(ASTPrinter.print(value)) does not fit in"
             throw analyzer.failure(
                 "\(what) '\(name)' (\(field.bitCount) bits, at most \(field.maxValue))", at: value.range)
         }
@@ -177,7 +217,9 @@ extension ResolvedOperand {
     }
 
     /// A MAC or IPv6 value or mask as bytes.
-    private func wideBytes(_ value: Value, role: String, analyzer: SemanticAnalyzer) throws(Failure) -> [UInt8] {
+    private func wideBytes(_ value: Value, role: String, analyzer: SemanticAnalyzer) throws(Failure)
+        -> [UInt8]
+    {
         switch (value.literal, field.kind) {
         case (.mac(let address), .macAddress): return address.bytes
         case (.ipv6(let address), .ipv6Address): return address.bytes
@@ -186,7 +228,8 @@ extension ResolvedOperand {
                 "'\(name)' is an IPv6 address field; \(ASTPrinter.print(value)) is an IPv4 address (write ::ffff:\(ASTPrinter.print(value)) for an IPv4-mapped address)",
                 at: value.range)
         default:
-            throw analyzer.failure("'\(name)' takes \(kindName), not \(describe(value.literal))", at: value.range)
+            throw analyzer.failure(
+                "'\(name)' takes \(kindName), not \(describe(value.literal))", at: value.range)
         }
     }
 }

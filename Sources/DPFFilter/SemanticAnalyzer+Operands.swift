@@ -17,18 +17,22 @@ extension SemanticAnalyzer {
     mutating func resolve(_ operand: Operand) throws(Failure) -> ResolvedOperand {
         switch operand.target {
         case .field(let name):
-            let nameRange = SourceRange(start: operand.range.start, end: operand.range.start + name.utf8.count)
+            let nameRange = SourceRange(
+                start: operand.range.start, end: operand.range.start + name.utf8.count)
             guard let field = FieldTable.field(named: name) else {
                 throw failure(
                     "unknown field '\(name)'", at: nameRange,
                     notes: FieldTable.closestName(to: name).map { ["did you mean '\($0)'?"] } ?? [])
             }
             let accesses = try fieldAccesses(field, at: nameRange)
-            return ResolvedOperand(name: name, field: field, accesses: accesses, mask: operand.mask, range: operand.range)
+            return ResolvedOperand(
+                name: name, field: field, accesses: accesses, mask: operand.mask, range: operand.range)
         case .raw(let headerName, let offset, let width):
             let name = "\(headerName)[\(offset):\(width)]"
-            let headerRange = SourceRange(start: operand.range.start, end: operand.range.start + headerName.utf8.count)
-            guard let header = Header(rawValue: headerName), SemanticAnalyzer.rawHeaders.contains(header) else {
+            let headerRange = SourceRange(
+                start: operand.range.start, end: operand.range.start + headerName.utf8.count)
+            guard let header = Header(rawValue: headerName), SemanticAnalyzer.rawHeaders.contains(header)
+            else {
                 let hint = headerName == "vlan" ? "; use vlan.id, vlan.pcp or eth[...]" : ""
                 throw failure(
                     "cannot load from '\(headerName)'; expected one of \(SemanticAnalyzer.rawHeaders.map(\.rawValue).joined(separator: ", "))\(hint)",
@@ -36,28 +40,39 @@ extension SemanticAnalyzer {
             }
             let field = FieldDescriptor(name, header: header, offset: offset, width: width)
             let accesses = try rawAccesses(header, at: headerRange, name: name)
-            if let furthest = accesses.map({ $0.offset + offset + width }).max(), furthest > SemanticAnalyzer.packetWindow {
+            if let furthest = accesses.map({ $0.offset + offset + width }).max(),
+                furthest > SemanticAnalyzer.packetWindow
+            {
                 throw failure("'\(name)' reaches past the 64 KiB packet window", at: operand.range)
             }
-            return ResolvedOperand(name: name, field: field, accesses: accesses, mask: operand.mask, range: operand.range)
+            return ResolvedOperand(
+                name: name, field: field, accesses: accesses, mask: operand.mask, range: operand.range)
         }
     }
 
-    private mutating func fieldAccesses(_ field: FieldDescriptor, at range: SourceRange) throws(Failure) -> [ProtocolGuards.HeaderAccess] {
+    private mutating func fieldAccesses(_ field: FieldDescriptor, at range: SourceRange) throws(Failure)
+        -> [ProtocolGuards.HeaderAccess]
+    {
         let layout = linkType.layout
         var accesses: [ProtocolGuards.HeaderAccess] = []
         switch field.header {
         case .eth:
             if layout.hasEthernetHeader {
                 // eth.type is the EtherType past any VLAN tags stepped over so far.
-                let start = field.name == "eth.type" ? layout.etherTypeOffset(vlanDepth: vlanDepth)! - field.offset : 0
+                let start =
+                    field.name == "eth.type"
+                    ? layout.etherTypeOffset(vlanDepth: vlanDepth)! - field.offset : 0
                 accesses = [.init(guardTree: .accept, base: .packetStart, offset: start)]
             }
         case .vlan:
             if layout.hasEthernetHeader {
                 // vlan.* reads the innermost tag entered so far, entering the first one if none was.
                 if vlanDepth == 0 { vlanDepth = 1 }
-                accesses = [.init(guardTree: guards.vlanTag(depth: vlanDepth)!, base: .packetStart, offset: layout.vlanTagOffset(depth: vlanDepth))]
+                accesses = [
+                    .init(
+                        guardTree: guards.vlanTag(depth: vlanDepth)!, base: .packetStart,
+                        offset: layout.vlanTagOffset(depth: vlanDepth))
+                ]
             }
         case .arp, .ip4, .ip6:
             accesses = guards.networkAccess(field.header, vlanDepth: vlanDepth).map { [$0] } ?? []
@@ -70,11 +85,15 @@ extension SemanticAnalyzer {
 
     /// Raw loads follow tcpdump's `proto[...]`: `tcp[]`, `udp[]` and `icmp4[]` read IPv4's first
     /// fragment only; `icmp6[]` reads the header that directly follows the fixed IPv6 header.
-    private func rawAccesses(_ header: Header, at range: SourceRange, name: String) throws(Failure) -> [ProtocolGuards.HeaderAccess] {
+    private func rawAccesses(_ header: Header, at range: SourceRange, name: String) throws(Failure)
+        -> [ProtocolGuards.HeaderAccess]
+    {
         var accesses: [ProtocolGuards.HeaderAccess] = []
         switch header {
         case .eth:
-            if linkType.layout.hasEthernetHeader { accesses = [.init(guardTree: .accept, base: .packetStart, offset: 0)] }
+            if linkType.layout.hasEthernetHeader {
+                accesses = [.init(guardTree: .accept, base: .packetStart, offset: 0)]
+            }
         case .arp, .ip4, .ip6:
             accesses = guards.networkAccess(header, vlanDepth: vlanDepth).map { [$0] } ?? []
         case .tcp, .udp, .icmp4:

@@ -29,7 +29,9 @@ public struct SemanticAnalyzer {
     }
 
     /// Analyses whole files; app names must be unique across all of them.
-    public static func analyze(_ files: [FilterFile], linkType: LinkType = .ethernet) throws(DiagnosticError) -> Analysis {
+    public static func analyze(_ files: [FilterFile], linkType: LinkType = .ethernet) throws(DiagnosticError)
+        -> Analysis
+    {
         var errors: [Diagnostic] = []
         var warnings: [Diagnostic] = []
         var apps: [AppFilters] = []
@@ -37,10 +39,12 @@ public struct SemanticAnalyzer {
         for file in files {
             for app in file.apps {
                 if let (otherFile, other) = firstDeclaration[app.name] {
-                    let place = "\(otherFile.source.name):\(otherFile.source.location(of: other.nameRange.start))"
+                    let place =
+                        "\(otherFile.source.name):\(otherFile.source.location(of: other.nameRange.start))"
                     errors.append(
-                        Diagnostic(.error, "duplicate app name '\(app.name)'", at: app.nameRange, in: file.source,
-                                   notes: ["'\(app.name)' was first declared at \(place)"]))
+                        Diagnostic(
+                            .error, "duplicate app name '\(app.name)'", at: app.nameRange, in: file.source,
+                            notes: ["'\(app.name)' was first declared at \(place)"]))
                     continue
                 }
                 firstDeclaration[app.name] = (file, app)
@@ -55,7 +59,9 @@ public struct SemanticAnalyzer {
     }
 
     /// Analyses one expression on its own (the `-e` form and tests).
-    public static func analyzeExpression(_ expr: Expr, in source: SourceFile, linkType: LinkType = .ethernet) throws(DiagnosticError) -> FilterTree {
+    public static func analyzeExpression(_ expr: Expr, in source: SourceFile, linkType: LinkType = .ethernet)
+        throws(DiagnosticError) -> FilterTree
+    {
         var analyzer = SemanticAnalyzer(linkType: linkType, source: source)
         do {
             return Normalizer.normalize(try analyzer.translate(expr))
@@ -70,7 +76,10 @@ public struct SemanticAnalyzer {
         var errors: [Diagnostic] = []
         var warnings: [Diagnostic] = []
         guard !app.filters.isEmpty else {
-            return (nil, [Diagnostic(.error, "app '\(app.name)' has no filters", at: app.nameRange, in: source)], [])
+            return (
+                nil, [Diagnostic(.error, "app '\(app.name)' has no filters", at: app.nameRange, in: source)],
+                []
+            )
         }
         var filters: [Filter] = []
         var labels: [String: SourceRange] = [:]
@@ -79,8 +88,12 @@ public struct SemanticAnalyzer {
             if let label = declaration.label, let range = declaration.labelRange {
                 if let first = labels[label] {
                     errors.append(
-                        Diagnostic(.error, "duplicate filter label '\(label)' in app '\(app.name)'", at: range, in: source,
-                                   notes: ["'\(label)' was first used at \(source.name):\(source.location(of: first.start))"]))
+                        Diagnostic(
+                            .error, "duplicate filter label '\(label)' in app '\(app.name)'", at: range,
+                            in: source,
+                            notes: [
+                                "'\(label)' was first used at \(source.name):\(source.location(of: first.start))"
+                            ]))
                     continue
                 }
                 labels[label] = range
@@ -88,16 +101,20 @@ public struct SemanticAnalyzer {
             switch declaration.body {
             case .pcap:
                 errors.append(
-                    Diagnostic(.error, "pcap-filter expressions are not supported yet; write this filter in the DPF language",
-                               at: declaration.range, in: source))
+                    Diagnostic(
+                        .error,
+                        "pcap-filter expressions are not supported yet; write this filter in the DPF language",
+                        at: declaration.range, in: source))
             case .expression(let expr):
                 var analyzer = SemanticAnalyzer(linkType: linkType, source: source)
                 do {
                     let tree = Normalizer.normalize(try analyzer.translate(expr))
                     if tree == .reject {
                         warnings.append(
-                            Diagnostic(.warning, "filter '\(name)' never matches: its conditions contradict each other",
-                                       at: expr.range, in: source))
+                            Diagnostic(
+                                .warning,
+                                "filter '\(name)' never matches: its conditions contradict each other",
+                                at: expr.range, in: source))
                     }
                     let origin = "\(source.name):\(source.location(of: declaration.range.start))"
                     filters.append(Filter(name: name, label: declaration.label, tree: tree, origin: origin))
@@ -106,7 +123,8 @@ public struct SemanticAnalyzer {
                 }
             }
         }
-        let result = AppFilters(name: app.name, priority: app.priority ?? 0, isTap: app.isTap, filters: filters)
+        let result = AppFilters(
+            name: app.name, priority: app.priority ?? 0, isTap: app.isTap, filters: filters)
         return (errors.isEmpty ? result : nil, errors, warnings)
     }
 

@@ -53,7 +53,9 @@ public enum TreePrinter {
         guard let last = base.shifts.last else { return String(offset) }
         let inner = HeaderBase(Array(base.shifts.dropLast()))
         let load = "u\(8 * last.width)[\(location(last.offset, inner))]"
-        let masked = last.mask == Atom.fullMask(width: last.width) ? load : "(\(load) & \(hex(last.mask, width: last.width)))"
+        let masked =
+            last.mask == Atom.fullMask(width: last.width)
+            ? load : "(\(load) & \(hex(last.mask, width: last.width)))"
         let scaled = last.scale == 0 ? masked : "\(1 << last.scale)*\(masked)"
         return offset == 0 ? scaled : "\(offset) + \(scaled)"
     }

@@ -23,7 +23,8 @@ public struct AppDecl: Sendable, Equatable {
 
     public init(
         name: String, priority: Int? = nil, isTap: Bool = false, filters: [FilterDecl],
-        nameRange: SourceRange = SourceRange(start: 0, end: 0), range: SourceRange = SourceRange(start: 0, end: 0)
+        nameRange: SourceRange = SourceRange(start: 0, end: 0),
+        range: SourceRange = SourceRange(start: 0, end: 0)
     ) {
         self.name = name
         self.priority = priority
@@ -46,7 +47,10 @@ public struct FilterDecl: Sendable, Equatable {
     @NotCompared public var labelRange: SourceRange?
     @NotCompared public var range: SourceRange
 
-    public init(label: String? = nil, body: Body, labelRange: SourceRange? = nil, range: SourceRange = SourceRange(start: 0, end: 0)) {
+    public init(
+        label: String? = nil, body: Body, labelRange: SourceRange? = nil,
+        range: SourceRange = SourceRange(start: 0, end: 0)
+    ) {
         self.label = label
         self.body = body
         self.labelRange = labelRange

@@ -16,7 +16,10 @@ public struct Diagnostic: Error, Sendable, Equatable, CustomStringConvertible {
     /// Extra lines, such as "did you mean 'tcp.dport'?".
     public let notes: [String]
 
-    public init(_ severity: Severity, _ message: String, at range: SourceRange, in source: SourceFile, notes: [String] = []) {
+    public init(
+        _ severity: Severity, _ message: String, at range: SourceRange, in source: SourceFile,
+        notes: [String] = []
+    ) {
         self.severity = severity
         self.message = message
         self.fileName = source.name

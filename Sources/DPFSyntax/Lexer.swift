@@ -117,12 +117,14 @@ public struct Lexer {
     }
 
     static func isWordByte(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
     }
 
     static func isHexDigit(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
+        (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
             || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F"))
     }
 
@@ -132,7 +134,9 @@ public struct Lexer {
     private mutating func lexWord(from start: Int) -> Token {
         let startsIdentifier = peek().map { Lexer.isWordByte($0) && !($0 >= 48 && $0 <= 57) } ?? false
         while let byte = peek(), Lexer.isWordByte(byte) { position += 1 }
-        if startsIdentifier, bracketDepth == 0, peek() == UInt8(ascii: ":"), !continuesAddress(at: position + 1) {
+        if startsIdentifier, bracketDepth == 0, peek() == UInt8(ascii: ":"),
+            !continuesAddress(at: position + 1)
+        {
             let token = make(.label, from: start)
             position += 1
             return Token(kind: .label, text: token.text, range: SourceRange(start: start, end: position))
@@ -140,7 +144,9 @@ public struct Lexer {
         guard bracketDepth == 0 else {
             if position == start {
                 position += 1
-                return make(.invalid, from: start, text: "unexpected '\(Character(UnicodeScalar(bytes[start])))' inside '[...]'")
+                return make(
+                    .invalid, from: start,
+                    text: "unexpected '\(Character(UnicodeScalar(bytes[start])))' inside '[...]'")
             }
             return make(.word, from: start)
         }
@@ -169,28 +175,37 @@ public struct Lexer {
             case UInt8(ascii: "\""):
                 return make(.string, from: start, text: String(decoding: contents, as: UTF8.self))
             case UInt8(ascii: "\\"):
-                guard let escaped = peek(), escaped == UInt8(ascii: "\"") || escaped == UInt8(ascii: "\\") else {
-                    return make(.invalid, from: position - 1, text: "unknown escape in string; only \\\" and \\\\ are allowed")
+                guard let escaped = peek(), escaped == UInt8(ascii: "\"") || escaped == UInt8(ascii: "\\")
+                else {
+                    return make(
+                        .invalid, from: position - 1,
+                        text: "unknown escape in string; only \\\" and \\\\ are allowed")
                 }
                 position += 1
                 contents.append(escaped)
             case UInt8(ascii: "\n"):
                 position -= 1
-                return make(.invalid, from: start, text: "unterminated string: expected '\"' before the end of the line")
+                return make(
+                    .invalid, from: start,
+                    text: "unterminated string: expected '\"' before the end of the line")
             default:
                 contents.append(byte)
             }
         }
-        return make(.invalid, from: start, text: "unterminated string: expected '\"' before the end of the file")
+        return make(
+            .invalid, from: start, text: "unterminated string: expected '\"' before the end of the file")
     }
 
     private mutating func lexUnexpected(_ byte: UInt8, from start: Int) -> Token {
         if byte < 0x80 {
-            let shown = byte >= 0x20 && byte < 0x7F ? "'\(Character(UnicodeScalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
+            let shown =
+                byte >= 0x20 && byte < 0x7F
+                ? "'\(Character(UnicodeScalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
             return make(.invalid, from: start, text: "unexpected character \(shown)")
         }
         // Swallow the rest of a UTF-8 sequence so the caret covers one character.
         while let next = peek(), next & 0xC0 == 0x80 { position += 1 }
-        return make(.invalid, from: start, text: "unexpected non-ASCII character; filters are written in ASCII")
+        return make(
+            .invalid, from: start, text: "unexpected non-ASCII character; filters are written in ASCII")
     }
 }

@@ -6,7 +6,9 @@ import DPFWire
 /// `and`/`or`. On an error the parser records a diagnostic, skips to the next filter or app, and
 /// goes on, so one run reports every independent mistake.
 public struct Parser {
-    public static let protocolPredicates: Set<String> = ["eth", "vlan", "arp", "ip4", "ip6", "tcp", "udp", "icmp4", "icmp6"]
+    public static let protocolPredicates: Set<String> = [
+        "eth", "vlan", "arp", "ip4", "ip6", "tcp", "udp", "icmp4", "icmp6",
+    ]
     static let keywords: Set<String> = ["and", "or", "not", "in", "app", "priority", "tap", "pcap"]
     public static let maximumPriority = 65535
     /// Deeper nesting is refused rather than risking the stack on hostile input.
@@ -41,7 +43,9 @@ public struct Parser {
             parser.skipSeparators()
             let expr = try parser.parseExpression()
             parser.skipSeparators()
-            if parser.current.kind != .endOfFile { try parser.fail("expected end of expression, found \(parser.describe(parser.current))") }
+            if parser.current.kind != .endOfFile {
+                try parser.fail("expected end of expression, found \(parser.describe(parser.current))")
+            }
             return expr
         } catch {
             throw DiagnosticError(parser.diagnostics)
@@ -86,12 +90,15 @@ public struct Parser {
         }
     }
 
-    private mutating func fail(_ message: String, at range: SourceRange? = nil, notes: [String] = []) throws(Failure) -> Never {
+    private mutating func fail(_ message: String, at range: SourceRange? = nil, notes: [String] = [])
+        throws(Failure) -> Never
+    {
         let token = current
         if token.kind == .invalid && range == nil {
             diagnostics.append(Diagnostic(.error, token.text, at: token.range, in: source))
         } else {
-            diagnostics.append(Diagnostic(.error, message, at: range ?? token.range, in: source, notes: notes))
+            diagnostics.append(
+                Diagnostic(.error, message, at: range ?? token.range, in: source, notes: notes))
         }
         throw Failure()
     }
@@ -124,7 +131,8 @@ public struct Parser {
         parenDepth = 0
         nesting = 0
         while current.kind != .endOfFile {
-            if current.isWord("app") && (index == 0 || tokens[index - 1].kind == .newline) { return }
+            let startsLine = index == 0 || [.newline, .rightBrace].contains(tokens[index - 1].kind)
+            if current.isWord("app") && startsLine { return }
             advance()
         }
     }
@@ -141,7 +149,9 @@ public struct Parser {
         while true {
             if current.isWord("priority") {
                 let keyword = advance()
-                if priority != nil { try fail("priority given twice for app '\(name.text)'", at: keyword.range) }
+                if priority != nil {
+                    try fail("priority given twice for app '\(name.text)'", at: keyword.range)
+                }
                 priority = try parsePriority()
             } else if current.isWord("tap") {
                 let keyword = advance()
@@ -182,7 +192,9 @@ public struct Parser {
         var filters: [FilterDecl] = []
         while true {
             skipSeparators()
-            if current.kind == .rightBrace || current.kind == .endOfFile || (current.isWord("app") && parenDepth == 0) {
+            if current.kind == .rightBrace || current.kind == .endOfFile
+                || (current.isWord("app") && parenDepth == 0)
+            {
                 return filters
             }
             do {
@@ -221,7 +233,9 @@ public struct Parser {
             try fail("expected 'and', 'or' or the end of the filter, found \(describe(current))")
         }
         let end = tokens[max(0, index - 1)].range.end
-        return FilterDecl(label: label?.text, body: body, labelRange: label?.range, range: SourceRange(start: start, end: end))
+        return FilterDecl(
+            label: label?.text, body: body, labelRange: label?.range,
+            range: SourceRange(start: start, end: end))
     }
 
     // MARK: Expressions
@@ -229,7 +243,9 @@ public struct Parser {
     mutating func parseExpression() throws(Failure) -> Expr {
         nesting += 1
         defer { nesting -= 1 }
-        if nesting > Parser.maximumNesting { try fail("expression nested too deeply (more than \(Parser.maximumNesting) levels)") }
+        if nesting > Parser.maximumNesting {
+            try fail("expression nested too deeply (more than \(Parser.maximumNesting) levels)")
+        }
         var left = try parseConjunction()
         while continues(with: [.orOr], keyword: "or") {
             let right = try parseConjunction()
@@ -264,7 +280,9 @@ public struct Parser {
             while tokens[index].kind == .newline { index += 1 }
             nesting += 1
             defer { nesting -= 1 }
-            if nesting > Parser.maximumNesting { try fail("expression nested too deeply (more than \(Parser.maximumNesting) levels)") }
+            if nesting > Parser.maximumNesting {
+                try fail("expression nested too deeply (more than \(Parser.maximumNesting) levels)")
+            }
             let operand = try parseUnary()
             return Expr(.not(operand), range: keyword.range.union(operand.range))
         }
@@ -280,14 +298,18 @@ public struct Parser {
             parenDepth += 1
             let inner = try parseExpression()
             guard current.kind == .rightParen else {
-                try fail("expected ')' to close the '(' at \(source.location(of: token.range.start)), found \(describe(current))")
+                try fail(
+                    "expected ')' to close the '(' at \(source.location(of: token.range.start)), found \(describe(current))"
+                )
             }
             parenDepth -= 1
             let close = advance()
             return Expr(inner.kind, range: SourceRange(start: token.range.start, end: close.range.end))
         case .word where !Parser.keywords.contains(token.text) && isIdentifier(token.text):
             let after = tokens[index + 1]
-            if after.kind == .leftBracket || after.isComparison || after.kind == .ampersand || after.isWord("in") || token.text.contains(".") {
+            if after.kind == .leftBracket || after.isComparison || after.kind == .ampersand
+                || after.isWord("in") || token.text.contains(".")
+            {
                 let operand = try parseOperand()
                 return try parseComparison(operand)
             }
@@ -296,7 +318,9 @@ public struct Parser {
         case .word where Parser.keywords.contains(token.text):
             try fail("expected a filter expression, found keyword '\(token.text)'")
         default:
-            try fail("expected a filter expression (a protocol, or a field and a comparison), found \(describe(token))")
+            try fail(
+                "expected a filter expression (a protocol, or a field and a comparison), found \(describe(token))"
+            )
         }
     }
 
@@ -361,7 +385,11 @@ public struct Parser {
         case .failure(let error)?: try fail(error.message, at: token.range)
         case nil: try fail("expected \(what), found \(describe(token))")
         }
-        guard value <= UInt64(limit) else { try fail("\(what.dropFirst(what.hasPrefix("an") ? 3 : 2)) \(value) is too large (at most \(limit))", at: token.range) }
+        guard value <= UInt64(limit) else {
+            try fail(
+                "\(what.dropFirst(what.hasPrefix("an") ? 3 : 2)) \(value) is too large (at most \(limit))",
+                at: token.range)
+        }
         advance()
         return Int(value)
     }
@@ -379,7 +407,9 @@ public struct Parser {
                 advance()
                 let lengthToken = current
                 let length = try parseSmallInteger("a prefix length", limit: 128)
-                return Expr(.membership(operand, .prefix(low, length: length)), range: operand.range.union(lengthToken.range))
+                return Expr(
+                    .membership(operand, .prefix(low, length: length)),
+                    range: operand.range.union(lengthToken.range))
             }
             try fail("expected '..' (a range) or '/' (a prefix) after the value, found \(describe(current))")
         }
@@ -387,7 +417,8 @@ public struct Parser {
             if case .field(let name) = operand.target, !name.contains(".") {
                 try fail("expected a comparison after '\(name)'")
             }
-            try fail("expected a comparison operator (==, !=, <, <=, >, >=) or 'in', found \(describe(current))")
+            try fail(
+                "expected a comparison operator (==, !=, <, <=, >, >=) or 'in', found \(describe(current))")
         }
         let op = advance()
         let comparison = ComparisonOperator(rawValue: op.kind == .equal ? "==" : op.text)!
@@ -397,7 +428,9 @@ public struct Parser {
 
     private mutating func parseValue(after what: String) throws(Failure) -> Value {
         let token = current
-        guard token.kind == .word else { try fail("expected a value after \(what), found \(describe(token))") }
+        guard token.kind == .word else {
+            try fail("expected a value after \(what), found \(describe(token))")
+        }
         switch Parser.classifyValue(token.text) {
         case .success(let literal):
             advance()
@@ -418,7 +451,9 @@ public struct Parser {
     static func classifyValue(_ text: String) -> Result<Value.Literal, ValueError> {
         if text.contains(":") {
             let groups = text.split(separator: ":", omittingEmptySubsequences: false)
-            if groups.count == 6, groups.allSatisfy({ (1...2).contains($0.count) }), let mac = MACAddress(text) {
+            if groups.count == 6, groups.allSatisfy({ (1...2).contains($0.count) }),
+                let mac = MACAddress(text)
+            {
                 return .success(.mac(mac))
             }
             if let address = IPv6Address(text) { return .success(.ipv6(address)) }
@@ -426,21 +461,28 @@ public struct Parser {
         }
         if text.contains(".") {
             if let address = IPv4Address(text) { return .success(.ipv4(address)) }
-            return .failure(ValueError("'\(text)' is not a valid IPv4 address (expected four numbers 0-255 separated by dots)"))
+            return .failure(
+                ValueError(
+                    "'\(text)' is not a valid IPv4 address (expected four numbers 0-255 separated by dots)"))
         }
         if text.hasPrefix("0x") || text.hasPrefix("0X") {
             let digits = text.dropFirst(2)
             guard !digits.isEmpty, digits.utf8.allSatisfy(Lexer.isHexDigit) else {
                 return .failure(ValueError("'\(text)' is not a valid hexadecimal number"))
             }
-            guard let value = UInt64(digits, radix: 16) else { return .failure(ValueError("number '\(text)' is too large")) }
+            guard let value = UInt64(digits, radix: 16) else {
+                return .failure(ValueError("number '\(text)' is too large"))
+            }
             return .success(.integer(value, hex: true))
         }
         if text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
-            guard let value = UInt64(text) else { return .failure(ValueError("number '\(text)' is too large")) }
+            guard let value = UInt64(text) else {
+                return .failure(ValueError("number '\(text)' is too large"))
+            }
             return .success(.integer(value, hex: false))
         }
-        return .failure(ValueError("expected a value (a number, or an IPv4, IPv6 or MAC address), found '\(text)'"))
+        return .failure(
+            ValueError("expected a value (a number, or an IPv4, IPv6 or MAC address), found '\(text)'"))
     }
 
     struct ValueError: Error {

@@ -8,7 +8,10 @@ public struct RandomASTs {
     public init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
     static let names = ["web", "dns", "a", "b2", "mon_1", "x", "carrier", "tcp", "eth"]
-    static let fields = ["tcp.dport", "ip4.src", "ip6.dst", "eth.src", "vlan.id", "udp.len", "icmp4.type", "bogus.field", "x.y"]
+    static let fields = [
+        "tcp.dport", "ip4.src", "ip6.dst", "eth.src", "vlan.id", "udp.len", "icmp4.type", "bogus.field",
+        "x.y",
+    ]
     static let headers = ["eth", "ip4", "ip6", "tcp", "udp", "icmp4", "icmp6", "arp", "zz"]
 
     public mutating func file(apps: Int = 3) -> FilterFile {
@@ -25,14 +28,17 @@ public struct RandomASTs {
     public mutating func app(name: String) -> AppDecl {
         let filters = (0..<Int.random(in: 0...3, using: &generator)).map { _ in filter() }
         return AppDecl(
-            name: name, priority: generator.chance(0.5) ? Int.random(in: 0...Parser.maximumPriority, using: &generator) : nil,
+            name: name,
+            priority: generator.chance(0.5)
+                ? Int.random(in: 0...Parser.maximumPriority, using: &generator) : nil,
             isTap: generator.chance(0.3), filters: filters)
     }
 
     public mutating func filter() -> FilterDecl {
         let label = generator.chance(0.5) ? generator.pick(RandomASTs.names) : nil
         if generator.chance(0.1) {
-            return FilterDecl(label: label, body: .pcap(generator.pick(["udp port 514", "a \"quoted\" \\ text", ""])))
+            return FilterDecl(
+                label: label, body: .pcap(generator.pick(["udp port 514", "a \"quoted\" \\ text", ""])))
         }
         return FilterDecl(label: label, body: .expression(expression(depth: 4)))
     }
@@ -56,7 +62,8 @@ public struct RandomASTs {
         case 2:
             return Expr(.membership(operand(), .range(value(), value())))
         default:
-            return Expr(.membership(operand(), .prefix(value(), length: Int.random(in: 0...128, using: &generator))))
+            return Expr(
+                .membership(operand(), .prefix(value(), length: Int.random(in: 0...128, using: &generator))))
         }
     }
 
@@ -64,7 +71,9 @@ public struct RandomASTs {
         let target: Operand.Target =
             generator.chance(0.7)
             ? .field(generator.pick(RandomASTs.fields))
-            : .raw(header: generator.pick(RandomASTs.headers), offset: Int.random(in: 0...65535, using: &generator), width: generator.pick([1, 2, 4]))
+            : .raw(
+                header: generator.pick(RandomASTs.headers),
+                offset: Int.random(in: 0...65535, using: &generator), width: generator.pick([1, 2, 4]))
         return Operand(target, mask: generator.chance(0.2) ? value() : nil)
     }
 
@@ -75,7 +84,12 @@ public struct RandomASTs {
         case 2: return Value(.ipv4(IPv4Address(UInt32.random(in: 0...UInt32.max, using: &generator))))
         case 3:
             let high = generator.chance(0.5) ? 0 : UInt64.random(in: 0...UInt64.max, using: &generator)
-            return Value(.ipv6(IPv6Address(high: high, low: generator.chance(0.5) ? 1 : UInt64.random(in: 0...UInt64.max, using: &generator))))
+            return Value(
+                .ipv6(
+                    IPv6Address(
+                        high: high,
+                        low: generator.chance(0.5) ? 1 : UInt64.random(in: 0...UInt64.max, using: &generator))
+                ))
         default:
             return Value(.mac(MACAddress(UInt64.random(in: 0...0xFFFF_FFFF_FFFF, using: &generator))))
         }

@@ -17,14 +17,17 @@ public struct RandomFilterPairs {
     public init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
     /// Equivalent primitives; `vlan` ones are kept apart because each changes later offsets.
-    public static func primitives(port p: UInt16, port q: UInt16, ip: IPv4Address, ip6: IPv6Address, mac: MACAddress, byte b: UInt8)
+    public static func primitives(
+        port p: UInt16, port q: UInt16, ip: IPv4Address, ip6: IPv6Address, mac: MACAddress, byte b: UInt8
+    )
         -> [(String, String)]
     {
         let net16 = IPv4Address(ip.value & 0xFFFF_0000)
         let net6 = IPv6Address(high: ip6.high & 0xFFFF_FFFF_0000_0000, low: 0)
         let (low, high) = (min(p, q), max(p, q))
         return [
-            ("ip4", "ip"), ("ip6", "ip6"), ("arp", "arp"), ("tcp", "tcp"), ("udp", "udp"), ("icmp4", "icmp"), ("icmp6", "icmp6"),
+            ("ip4", "ip"), ("ip6", "ip6"), ("arp", "arp"), ("tcp", "tcp"), ("udp", "udp"), ("icmp4", "icmp"),
+            ("icmp6", "icmp6"),
             ("tcp.dport == \(p)", "tcp dst port \(p)"),
             ("tcp.sport == \(p)", "tcp src port \(p)"),
             ("(tcp.sport == \(p) or tcp.dport == \(p))", "tcp port \(p)"),
@@ -64,11 +67,15 @@ public struct RandomFilterPairs {
     public mutating func next(maximumDepth: Int = 3) -> Pair {
         var vlanUsed = false
         var compound = false
-        let (dpf, pcap) = expression(depth: Int.random(in: 0...maximumDepth, using: &generator), vlanUsed: &vlanUsed, compound: &compound)
+        let (dpf, pcap) = expression(
+            depth: Int.random(in: 0...maximumDepth, using: &generator), vlanUsed: &vlanUsed,
+            compound: &compound)
         return Pair(dpf: dpf, pcap: pcap, hasDisjunctionOrNegation: compound)
     }
 
-    private mutating func expression(depth: Int, vlanUsed: inout Bool, compound: inout Bool) -> (String, String) {
+    private mutating func expression(depth: Int, vlanUsed: inout Bool, compound: inout Bool) -> (
+        String, String
+    ) {
         if depth == 0 || generator.chance(0.3) { return primitive(vlanUsed: &vlanUsed) }
         switch Int.random(in: 0..<5, using: &generator) {
         case 0:
@@ -92,11 +99,15 @@ public struct RandomFilterPairs {
             vlanUsed = true
             return RandomFilterPairs.vlanPrimitive(id: generator.pick(RandomPackets.vlanIDs), first: true)
         }
-        let port = { (g: inout SeededGenerator) in g.chance(0.8) ? g.pick(RandomPackets.ports) : UInt16.random(in: 0...UInt16.max, using: &g) }
+        let port = { (g: inout SeededGenerator) in
+            g.chance(0.8) ? g.pick(RandomPackets.ports) : UInt16.random(in: 0...UInt16.max, using: &g)
+        }
         let choices = RandomFilterPairs.primitives(
             port: port(&generator), port: port(&generator), ip: generator.pick(RandomPackets.ipv4Pool),
             ip6: generator.pick(RandomPackets.ipv6Pool), mac: generator.pick(RandomPackets.macPool),
-            byte: generator.pick([1, 6, 17, 58, 64, 128, 135, 255, UInt8.random(in: 0...255, using: &generator)]))
+            byte: generator.pick([
+                1, 6, 17, 58, 64, 128, 135, 255, UInt8.random(in: 0...255, using: &generator),
+            ]))
         return generator.pick(choices)
     }
 }

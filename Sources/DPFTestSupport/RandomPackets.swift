@@ -7,7 +7,8 @@ public struct RandomPackets {
     public static let ports: [UInt16] = [22, 53, 80, 443, 514, 8080, 16_384, 5060]
     public static let vlanIDs: [UInt16] = [1, 100, 200, 300, 4095]
     public static let ipv4Pool: [IPv4Address] = [
-        IPv4Address(10, 0, 0, 1), IPv4Address(10, 0, 0, 53), IPv4Address(10, 1, 0, 5), IPv4Address(10, 1, 200, 9),
+        IPv4Address(10, 0, 0, 1), IPv4Address(10, 0, 0, 53), IPv4Address(10, 1, 0, 5),
+        IPv4Address(10, 1, 200, 9),
         IPv4Address(192, 0, 2, 7), IPv4Address(192, 168, 1, 1), IPv4Address(255, 255, 255, 255),
     ]
     public static let ipv6Pool: [IPv6Address] = [
@@ -15,7 +16,8 @@ public struct RandomPackets {
         IPv6Address("ff02::1")!, IPv6Address("::1")!,
     ]
     public static let macPool: [MACAddress] = [
-        PacketBuilder.defaultSourceMAC, PacketBuilder.defaultDestinationMAC, .broadcast, MACAddress(0x01_00_5E_00_00_01),
+        PacketBuilder.defaultSourceMAC, PacketBuilder.defaultDestinationMAC, .broadcast,
+        MACAddress(0x01_00_5E_00_00_01),
     ]
 
     public var generator: SeededGenerator
@@ -45,48 +47,66 @@ public struct RandomPackets {
     public mutating func batch(_ count: Int) -> [Packet] { (0..<count).map { _ in next() } }
 
     private mutating func port() -> UInt16 {
-        generator.chance(0.7) ? generator.pick(RandomPackets.ports) : UInt16.random(in: 0...UInt16.max, using: &generator)
+        generator.chance(0.7)
+            ? generator.pick(RandomPackets.ports) : UInt16.random(in: 0...UInt16.max, using: &generator)
     }
 
     private mutating func ipv4() -> IPv4Address {
-        generator.chance(0.8) ? generator.pick(RandomPackets.ipv4Pool) : IPv4Address(UInt32.random(in: 0...UInt32.max, using: &generator))
+        generator.chance(0.8)
+            ? generator.pick(RandomPackets.ipv4Pool)
+            : IPv4Address(UInt32.random(in: 0...UInt32.max, using: &generator))
     }
 
     private mutating func ipv6() -> IPv6Address {
         generator.chance(0.8)
             ? generator.pick(RandomPackets.ipv6Pool)
-            : IPv6Address(high: UInt64.random(in: 0...UInt64.max, using: &generator), low: UInt64.random(in: 0...UInt64.max, using: &generator))
+            : IPv6Address(
+                high: UInt64.random(in: 0...UInt64.max, using: &generator),
+                low: UInt64.random(in: 0...UInt64.max, using: &generator))
     }
 
     private mutating func byte() -> UInt8 { UInt8.random(in: 0...255, using: &generator) }
 
     private mutating func wellFormed() -> Packet {
-        var builder = PacketBuilder.ethernet(source: generator.pick(RandomPackets.macPool), destination: generator.pick(RandomPackets.macPool))
+        var builder = PacketBuilder.ethernet(
+            source: generator.pick(RandomPackets.macPool), destination: generator.pick(RandomPackets.macPool))
         let tags = generator.pick([0, 0, 0, 1, 1, 2])
         for _ in 0..<tags {
-            let id = generator.chance(0.8) ? generator.pick(RandomPackets.vlanIDs) : UInt16.random(in: 0...4095, using: &generator)
-            builder = builder.vlan(id: id, priority: UInt8.random(in: 0...7, using: &generator), tpid: generator.pick(EtherType.vlanTags))
+            let id =
+                generator.chance(0.8)
+                ? generator.pick(RandomPackets.vlanIDs) : UInt16.random(in: 0...4095, using: &generator)
+            builder = builder.vlan(
+                id: id, priority: UInt8.random(in: 0...7, using: &generator),
+                tpid: generator.pick(EtherType.vlanTags))
         }
         switch Int.random(in: 0..<10, using: &generator) {
         case 0..<5:
-            let options = generator.chance(0.2) ? (0..<(4 * Int.random(in: 1...3, using: &generator))).map { _ in byte() } : []
-            let fragment: UInt16 = generator.chance(0.15) ? UInt16.random(in: 1...0x1FFF, using: &generator) : 0
+            let options =
+                generator.chance(0.2)
+                ? (0..<(4 * Int.random(in: 1...3, using: &generator))).map { _ in byte() } : []
+            let fragment: UInt16 =
+                generator.chance(0.15) ? UInt16.random(in: 1...0x1FFF, using: &generator) : 0
             builder = builder.ipv4(
                 src: ipv4(), dst: ipv4(), ttl: generator.pick([1, 64, 128, 255, byte()]), tos: byte(),
-                identification: UInt16.random(in: 0...UInt16.max, using: &generator), flags: UInt8.random(in: 0...7, using: &generator),
+                identification: UInt16.random(in: 0...UInt16.max, using: &generator),
+                flags: UInt8.random(in: 0...7, using: &generator),
                 fragmentOffset: fragment, options: options)
             return transport(builder, ipv6: false).packet
         case 5..<8:
             builder = builder.ipv6(
                 src: ipv6(), dst: ipv6(), hopLimit: generator.pick([1, 64, 255]), trafficClass: byte(),
                 flowLabel: UInt32.random(in: 0...0xF_FFFF, using: &generator))
-            if generator.chance(0.15) { builder = builder.ipv6Fragment(offset: generator.pick([0, 0, 1, 100])) }
+            if generator.chance(0.15) {
+                builder = builder.ipv6Fragment(offset: generator.pick([0, 0, 1, 100]))
+            }
             return transport(builder, ipv6: true).packet
         case 8:
             return builder.arp(operation: generator.pick([1, 2]), senderIP: ipv4(), targetIP: ipv4()).packet
         default:
             let etherType: UInt16 = generator.pick([0x0800, 0x86DD, 0x0806, 0x88CC, 0x8100])
-            return builder.payload((0..<Int.random(in: 0...60, using: &generator)).map { _ in byte() }, etherType: etherType).packet
+            return builder.payload(
+                (0..<Int.random(in: 0...60, using: &generator)).map { _ in byte() }, etherType: etherType
+            ).packet
         }
     }
 
@@ -95,14 +115,17 @@ public struct RandomPackets {
         switch Int.random(in: 0..<8, using: &generator) {
         case 0..<3:
             return builder.tcp(
-                sourcePort: port(), destinationPort: port(), flags: byte(), sequence: UInt32.random(in: 0...UInt32.max, using: &generator),
-                acknowledgment: UInt32.random(in: 0...UInt32.max, using: &generator), window: UInt16.random(in: 0...UInt16.max, using: &generator)
+                sourcePort: port(), destinationPort: port(), flags: byte(),
+                sequence: UInt32.random(in: 0...UInt32.max, using: &generator),
+                acknowledgment: UInt32.random(in: 0...UInt32.max, using: &generator),
+                window: UInt16.random(in: 0...UInt16.max, using: &generator)
             ).payload(payload)
         case 3..<6:
             return builder.udp(sourcePort: port(), destinationPort: port()).payload(payload)
         case 6:
             return ipv6
-                ? builder.icmp6(type: generator.pick([128, 129, 135, 136, byte()]), code: byte()).payload(payload)
+                ? builder.icmp6(type: generator.pick([128, 129, 135, 136, byte()]), code: byte()).payload(
+                    payload)
                 : builder.icmp4(type: generator.pick([0, 3, 8, 11, byte()]), code: byte()).payload(payload)
         default:
             return builder.payload(payload, ipProtocol: generator.pick([47, 50, 89, byte()]))

@@ -13,7 +13,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 
     /// True with probability `probability`.
-    public mutating func chance(_ probability: Double) -> Bool { Double.random(in: 0..<1, using: &self) < probability }
+    public mutating func chance(_ probability: Double) -> Bool {
+        Double.random(in: 0..<1, using: &self) < probability
+    }
 
     public mutating func pick<T>(_ choices: [T]) -> T { choices.randomElement(using: &self)! }
 }

@@ -64,7 +64,10 @@ public struct IPv6Address: Sendable, Hashable, CustomStringConvertible {
 
     /// The four 32-bit words, most significant first, as 4-byte loads would read them.
     public var words: [UInt32] {
-        [UInt32(high >> 32), UInt32(truncatingIfNeeded: high), UInt32(low >> 32), UInt32(truncatingIfNeeded: low)]
+        [
+            UInt32(high >> 32), UInt32(truncatingIfNeeded: high), UInt32(low >> 32),
+            UInt32(truncatingIfNeeded: low),
+        ]
     }
 
     /// RFC 5952 text: lower-case, leading zeros dropped, the longest run of two or more zero groups as `::`.
@@ -163,7 +166,8 @@ public struct MACAddress: Sendable, Hashable, CustomStringConvertible {
         guard parts.count == 6 else { return nil }
         var value: UInt64 = 0
         for part in parts {
-            guard (1...2).contains(part.count), part.allSatisfy(\.isHexDigit), let byte = UInt8(part, radix: 16)
+            guard (1...2).contains(part.count), part.allSatisfy(\.isHexDigit),
+                let byte = UInt8(part, radix: 16)
             else { return nil }
             value = value << 8 | UInt64(byte)
         }

@@ -52,13 +52,20 @@ public struct FieldDescriptor: Sendable, Hashable, CustomStringConvertible {
         return UInt64(mask >> UInt32(shift))
     }
 
-    /// Reads the field from `bytes` where its header starts at `headerStart`; `nil` if the bytes end first.
+    /// Reads a field of up to 8 bytes (all but IPv6 addresses) from `bytes` where its header starts at
+    /// `headerStart`; `nil` if the bytes end first. Use `bytes(from:headerStart:)` for wider fields.
     public func read(from bytes: [UInt8], headerStart: Int) -> UInt64? {
+        precondition(width <= 8, "\(name) is \(width) bytes wide; read it with bytes(from:headerStart:)")
+        guard let raw = self.bytes(from: bytes, headerStart: headerStart) else { return nil }
+        let word = raw.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return isScalar ? (word & UInt64(mask)) >> UInt64(shift) : word
+    }
+
+    /// The field's raw bytes, or `nil` if the bytes end first.
+    public func bytes(from bytes: [UInt8], headerStart: Int) -> ArraySlice<UInt8>? {
         let start = headerStart + offset
         guard start >= 0, start + width <= bytes.count else { return nil }
-        var word: UInt64 = 0
-        for index in start..<(start + min(width, 8)) { word = word << 8 | UInt64(bytes[index]) }
-        return isScalar ? (word & UInt64(mask)) >> UInt64(shift) : word
+        return bytes[start..<(start + width)]
     }
 
     /// Writes `value` into a scalar field, leaving the bits outside the field's mask untouched.

@@ -16,8 +16,12 @@ public struct PacketBuilder: Sendable {
         case ipv4(IPv4Options)
         case ipv6(IPv6Options)
         case ipv6Fragment(offset: UInt16, moreFragments: Bool, identification: UInt32)
-        case arp(operation: UInt16, senderMAC: MACAddress, senderIP: IPv4Address, targetMAC: MACAddress, targetIP: IPv4Address)
-        case tcp(sourcePort: UInt16, destinationPort: UInt16, flags: UInt8, sequence: UInt32, acknowledgment: UInt32, window: UInt16)
+        case arp(
+            operation: UInt16, senderMAC: MACAddress, senderIP: IPv4Address, targetMAC: MACAddress,
+            targetIP: IPv4Address)
+        case tcp(
+            sourcePort: UInt16, destinationPort: UInt16, flags: UInt8, sequence: UInt32,
+            acknowledgment: UInt32, window: UInt16)
         case udp(sourcePort: UInt16, destinationPort: UInt16)
         case icmp4(type: UInt8, code: UInt8)
         case icmp6(type: UInt8, code: UInt8)
@@ -66,7 +70,9 @@ public struct PacketBuilder: Sendable {
     }
 
     /// A Linux cooked-capture (SLL) frame: 16 bytes with the EtherType at offset 14.
-    public static func linuxCooked() -> PacketBuilder { PacketBuilder(linkType: .linuxCooked, layers: [.linuxCooked]) }
+    public static func linuxCooked() -> PacketBuilder {
+        PacketBuilder(linkType: .linuxCooked, layers: [.linuxCooked])
+    }
 
     /// A raw IP packet (LINKTYPE_RAW): the first byte is the IP version nibble.
     public static func raw() -> PacketBuilder { PacketBuilder(linkType: .raw, layers: []) }
@@ -87,11 +93,13 @@ public struct PacketBuilder: Sendable {
             .ipv4(
                 IPv4Options(
                     source: src, destination: dst, ttl: ttl, tos: tos, identification: identification,
-                    flags: flags, fragmentOffset: fragmentOffset, options: options, protocolNumber: protocolNumber)))
+                    flags: flags, fragmentOffset: fragmentOffset, options: options,
+                    protocolNumber: protocolNumber)))
     }
 
     public func ipv6(
-        src: IPv6Address, dst: IPv6Address, hopLimit: UInt8 = 64, trafficClass: UInt8 = 0, flowLabel: UInt32 = 0,
+        src: IPv6Address, dst: IPv6Address, hopLimit: UInt8 = 64, trafficClass: UInt8 = 0,
+        flowLabel: UInt32 = 0,
         nextHeader: UInt8? = nil
     ) -> PacketBuilder {
         adding(
@@ -111,7 +119,10 @@ public struct PacketBuilder: Sendable {
         operation: UInt16 = 1, senderMAC: MACAddress = defaultSourceMAC, senderIP: IPv4Address,
         targetMAC: MACAddress = MACAddress(0), targetIP: IPv4Address
     ) -> PacketBuilder {
-        adding(.arp(operation: operation, senderMAC: senderMAC, senderIP: senderIP, targetMAC: targetMAC, targetIP: targetIP))
+        adding(
+            .arp(
+                operation: operation, senderMAC: senderMAC, senderIP: senderIP, targetMAC: targetMAC,
+                targetIP: targetIP))
     }
 
     public func tcp(
@@ -128,11 +139,16 @@ public struct PacketBuilder: Sendable {
         adding(.udp(sourcePort: sourcePort, destinationPort: destinationPort))
     }
 
-    public func icmp4(type: UInt8, code: UInt8 = 0) -> PacketBuilder { adding(.icmp4(type: type, code: code)) }
+    public func icmp4(type: UInt8, code: UInt8 = 0) -> PacketBuilder {
+        adding(.icmp4(type: type, code: code))
+    }
 
-    public func icmp6(type: UInt8, code: UInt8 = 0) -> PacketBuilder { adding(.icmp6(type: type, code: code)) }
+    public func icmp6(type: UInt8, code: UInt8 = 0) -> PacketBuilder {
+        adding(.icmp6(type: type, code: code))
+    }
 
-    public func payload(_ bytes: [UInt8], etherType: UInt16? = nil, ipProtocol: UInt8? = nil) -> PacketBuilder {
+    public func payload(_ bytes: [UInt8], etherType: UInt16? = nil, ipProtocol: UInt8? = nil) -> PacketBuilder
+    {
         adding(.payload(bytes, etherType: etherType, ipProtocol: ipProtocol))
     }
 
@@ -153,7 +169,8 @@ public struct PacketBuilder: Sendable {
                 ipv4Header = start
                 lengthFixups.append((FieldTable.field(.ip4, "len"), start, start, 0))
             case .ipv6:
-                lengthFixups.append((FieldTable.field(.ip6, "plen"), start, start, -IPv6Layout.fixedHeaderLength))
+                lengthFixups.append(
+                    (FieldTable.field(.ip6, "plen"), start, start, -IPv6Layout.fixedHeaderLength))
             case .udp:
                 lengthFixups.append((FieldTable.field(.udp, "len"), start, start, 0))
             default:
@@ -174,7 +191,8 @@ public struct PacketBuilder: Sendable {
             var header = [UInt8](repeating: 0, count: Header.eth.minimumLength)
             FieldTable.field(.eth, "dst").write(bytes: destination.bytes, into: &header, headerStart: 0)
             FieldTable.field(.eth, "src").write(bytes: source.bytes, into: &header, headerStart: 0)
-            FieldTable.field(.eth, "type").write(UInt64(PacketBuilder.etherType(of: next)), into: &header, headerStart: 0)
+            FieldTable.field(.eth, "type").write(
+                UInt64(PacketBuilder.etherType(of: next)), into: &header, headerStart: 0)
             return header
         case .linuxCooked:
             // SLL: packet type, ARPHRD type, address length, 8 address bytes, protocol.
@@ -204,7 +222,9 @@ public struct PacketBuilder: Sendable {
             field("version").write(6, into: &header, headerStart: 0)
             field("tclass").write(UInt64(options.trafficClass), into: &header, headerStart: 0)
             field("flow").write(UInt64(options.flowLabel & 0xF_FFFF), into: &header, headerStart: 0)
-            field("next").write(UInt64(options.nextHeader ?? PacketBuilder.ipProtocol(of: next)), into: &header, headerStart: 0)
+            field("next").write(
+                UInt64(options.nextHeader ?? PacketBuilder.ipProtocol(of: next)), into: &header,
+                headerStart: 0)
             field("hlim").write(UInt64(options.hopLimit), into: &header, headerStart: 0)
             field("src").write(bytes: options.source.bytes, into: &header, headerStart: 0)
             field("dst").write(bytes: options.destination.bytes, into: &header, headerStart: 0)
@@ -215,7 +235,9 @@ public struct PacketBuilder: Sendable {
             let offsetAndFlag = offset << 3 | (more ? 1 : 0)
             header[2] = UInt8(offsetAndFlag >> 8)
             header[3] = UInt8(offsetAndFlag & 0xFF)
-            for index in 0..<4 { header[4 + index] = UInt8(truncatingIfNeeded: identification >> (24 - 8 * index)) }
+            for index in 0..<4 {
+                header[4 + index] = UInt8(truncatingIfNeeded: identification >> (24 - 8 * index))
+            }
             return header
         case .arp(let operation, let senderMAC, let senderIP, let targetMAC, let targetIP):
             var header = [UInt8](repeating: 0, count: Header.arp.minimumLength)
@@ -230,7 +252,8 @@ public struct PacketBuilder: Sendable {
             field("tha").write(bytes: targetMAC.bytes, into: &header, headerStart: 0)
             field("tpa").write(UInt64(targetIP.value), into: &header, headerStart: 0)
             return header
-        case .tcp(let sourcePort, let destinationPort, let flags, let sequence, let acknowledgment, let window):
+        case .tcp(
+            let sourcePort, let destinationPort, let flags, let sequence, let acknowledgment, let window):
             var header = [UInt8](repeating: 0, count: Header.tcp.minimumLength)
             let field = { (name: String) in FieldTable.field(.tcp, name) }
             field("sport").write(UInt64(sourcePort), into: &header, headerStart: 0)
@@ -274,7 +297,9 @@ public struct PacketBuilder: Sendable {
         field("flags").write(UInt64(options.flags & 0b111), into: &header, headerStart: 0)
         field("frag").write(UInt64(options.fragmentOffset & 0x1FFF), into: &header, headerStart: 0)
         field("ttl").write(UInt64(options.ttl), into: &header, headerStart: 0)
-        field("proto").write(UInt64(options.protocolNumber ?? PacketBuilder.ipProtocol(of: next)), into: &header, headerStart: 0)
+        field("proto").write(
+            UInt64(options.protocolNumber ?? PacketBuilder.ipProtocol(of: next)), into: &header,
+            headerStart: 0)
         field("src").write(UInt64(options.source.value), into: &header, headerStart: 0)
         field("dst").write(UInt64(options.destination.value), into: &header, headerStart: 0)
         return header

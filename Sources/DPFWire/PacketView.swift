@@ -20,11 +20,13 @@ public struct PacketView: Sendable {
 
     public func has(_ header: Header) -> Bool { headerStarts[header] != nil }
 
-    /// The value of a named field, or `nil` when its header is absent or cut short.
+    /// The value of a named field of up to 8 bytes, or `nil` when its header is absent or cut short.
     /// `vlan.*` fields read the outermost tag; `eth.type` reads the EtherType after all tags.
     public func value(of field: FieldDescriptor) -> UInt64? {
         if field.name == "eth.type" {
-            guard let offset = packet.linkType.layout.etherTypeOffset(vlanDepth: vlanTags.count) else { return nil }
+            guard let offset = packet.linkType.layout.etherTypeOffset(vlanDepth: vlanTags.count) else {
+                return nil
+            }
             return field.read(from: bytes, headerStart: offset - field.offset)
         }
         let start = field.header == .vlan ? vlanTags.first : headerStarts[field.header]
@@ -33,6 +35,15 @@ public struct PacketView: Sendable {
 
     public func value(of name: String) -> UInt64? {
         FieldTable.field(named: name).flatMap(value(of:))
+    }
+
+    /// An IPv6 address field (`ip6.src`, `ip6.dst`), or `nil` when the header is absent.
+    public func ipv6Address(_ name: String) -> IPv6Address? {
+        guard let field = FieldTable.field(named: name), field.kind == .ipv6Address,
+            let start = headerStarts[.ip6],
+            let raw = field.bytes(from: bytes, headerStart: start)
+        else { return nil }
+        return IPv6Address(bytes: Array(raw))
     }
 
     private func fits(_ header: Header, at start: Int) -> Bool { start + header.minimumLength <= bytes.count }

@@ -18,14 +18,17 @@ struct ComparedFilter {
         self.dpf = dpf
         self.pcap = pcap
         let source = SourceFile(name: "dpf", text: dpf)
-        tree = try SemanticAnalyzer.analyzeExpression(Parser.parseExpression(source), in: source, linkType: linkType)
+        tree = try SemanticAnalyzer.analyzeExpression(
+            Parser.parseExpression(source), in: source, linkType: linkType)
         libpcap = try ComparedFilter.compileWithLibpcap(pcap, linkType: linkType)
         self.compareOnlyReadablePackets = compareOnlyReadablePackets
     }
 
     /// libpcap's program, or `nil` if its optimiser proved the expression matches nothing.
     static func compileWithLibpcap(_ expression: String, linkType: LinkType) throws -> LibpcapFilter? {
-        let result = Result { () throws(CaptureError) -> LibpcapFilter in try LibpcapFilter(expression, linkType: linkType) }
+        let result = Result { () throws(CaptureError) -> LibpcapFilter in
+            try LibpcapFilter(expression, linkType: linkType)
+        }
         switch result {
         case .success(let filter): return filter
         case .failure(let error) where error.message.contains("expression rejects all packets"): return nil

@@ -15,7 +15,8 @@ import Testing
         var compared = 0
         for _ in 0..<150 {
             let pair = pairs.next()
-            let filter = try ComparedFilter(dpf: pair.dpf, pcap: pair.pcap, compareOnlyReadablePackets: pair.hasDisjunctionOrNegation)
+            let filter = try ComparedFilter(
+                dpf: pair.dpf, pcap: pair.pcap, compareOnlyReadablePackets: pair.hasDisjunctionOrNegation)
             for packet in sample {
                 if let difference = filter.disagreement(on: packet) {
                     Issue.record(Comment(rawValue: difference))
@@ -31,10 +32,15 @@ import Testing
         var packets = RandomPackets(seed: 99)
         packets.truncationRate = 0.4
         let sample = packets.batch(1500)
-        let primitives = RandomFilterPairs.primitives(
-            port: 53, port: 443, ip: IPv4Address(10, 1, 0, 5), ip6: IPv6Address("2001:db8::1")!, mac: .broadcast, byte: 6)
-            + [RandomFilterPairs.vlanPrimitive(id: 100, first: true), ("vlan and udp.dport == 53", "vlan and udp dst port 53"),
-               ("vlan and vlan and ip4", "vlan and vlan and ip")]
+        let primitives =
+            RandomFilterPairs.primitives(
+                port: 53, port: 443, ip: IPv4Address(10, 1, 0, 5), ip6: IPv6Address("2001:db8::1")!,
+                mac: .broadcast, byte: 6)
+            + [
+                RandomFilterPairs.vlanPrimitive(id: 100, first: true),
+                ("vlan and udp.dport == 53", "vlan and udp dst port 53"),
+                ("vlan and vlan and ip4", "vlan and vlan and ip"),
+            ]
         for (dpf, pcap) in primitives {
             let filter = try ComparedFilter(dpf: dpf, pcap: pcap, compareOnlyReadablePackets: false)
             let accepted = sample.filter { ReferenceEvaluator.matches(filter.tree, $0) }.count
@@ -46,7 +52,8 @@ import Testing
             }
             // The packet mix is rich enough that almost every primitive sees both answers.
             if !["ip6.hlim == 6", "icmp4.type == 6", "icmp6.type == 6"].contains(dpf) {
-                #expect(accepted > 0 && accepted < sample.count, "\(dpf) accepted \(accepted) of \(sample.count)")
+                #expect(
+                    accepted > 0 && accepted < sample.count, "\(dpf) accepted \(accepted) of \(sample.count)")
             }
         }
     }

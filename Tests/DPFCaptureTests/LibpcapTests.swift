@@ -6,12 +6,16 @@ import Testing
 
 @Suite struct LibpcapTests {
     /// A classic pcap file (microsecond, little-endian) holding `packets`.
-    static func pcapFile(_ packets: [Packet], linkType: UInt32 = 1, snapshotLength: UInt32 = 65535) -> [UInt8] {
+    static func pcapFile(_ packets: [Packet], linkType: UInt32 = 1, snapshotLength: UInt32 = 65535) -> [UInt8]
+    {
         func le32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
         func le16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8)] }
-        var bytes = le32(0xA1B2_C3D4) + le16(2) + le16(4) + le32(0) + le32(0) + le32(snapshotLength) + le32(linkType)
+        var bytes =
+            le32(0xA1B2_C3D4) + le16(2) + le16(4) + le32(0) + le32(0) + le32(snapshotLength) + le32(linkType)
         for (index, packet) in packets.enumerated() {
-            bytes += le32(1_700_000_000 + UInt32(index)) + le32(0) + le32(UInt32(packet.bytes.count)) + le32(UInt32(packet.originalLength))
+            bytes +=
+                le32(1_700_000_000 + UInt32(index)) + le32(0) + le32(UInt32(packet.bytes.count))
+                + le32(UInt32(packet.originalLength))
             bytes += packet.bytes
         }
         return bytes
@@ -24,13 +28,19 @@ import Testing
     }
 
     static let packets: [Packet] = [
-        PacketBuilder.ethernet().ipv4(src: IPv4Address(10, 0, 0, 1), dst: IPv4Address(10, 0, 0, 2)).udp(sourcePort: 1, destinationPort: 53).packet,
-        PacketBuilder.ethernet().ipv4(src: IPv4Address(10, 0, 0, 1), dst: IPv4Address(10, 0, 0, 2)).tcp(sourcePort: 1, destinationPort: 80).packet.truncated(to: 40),
-        PacketBuilder.ethernet().arp(senderIP: IPv4Address(10, 0, 0, 1), targetIP: IPv4Address(10, 0, 0, 2)).packet,
+        PacketBuilder.ethernet().ipv4(src: IPv4Address(10, 0, 0, 1), dst: IPv4Address(10, 0, 0, 2)).udp(
+            sourcePort: 1, destinationPort: 53
+        ).packet,
+        PacketBuilder.ethernet().ipv4(src: IPv4Address(10, 0, 0, 1), dst: IPv4Address(10, 0, 0, 2)).tcp(
+            sourcePort: 1, destinationPort: 80
+        ).packet.truncated(to: 40),
+        PacketBuilder.ethernet().arp(senderIP: IPv4Address(10, 0, 0, 1), targetIP: IPv4Address(10, 0, 0, 2))
+            .packet,
     ]
 
     @Test func readsWhatWasWritten() throws {
-        let path = try LibpcapTests.temporaryFile(LibpcapTests.pcapFile(LibpcapTests.packets), name: "good.pcap")
+        let path = try LibpcapTests.temporaryFile(
+            LibpcapTests.pcapFile(LibpcapTests.packets), name: "good.pcap")
         defer { unlink(path) }
         let reader = try LibpcapReader(path: path)
         #expect(reader.linkType == .ethernet)
@@ -56,7 +66,8 @@ import Testing
 
     @Test func unreadableAndUnsupportedFiles() throws {
         #expect(throws: CaptureError.self) { try LibpcapReader(path: "/nonexistent/dpf.pcap") }
-        let garbage = try LibpcapTests.temporaryFile(Array("not a capture file at all".utf8), name: "garbage.pcap")
+        let garbage = try LibpcapTests.temporaryFile(
+            Array("not a capture file at all".utf8), name: "garbage.pcap")
         defer { unlink(garbage) }
         let error = try #require(throws: CaptureError.self) { try LibpcapReader(path: garbage) }
         #expect(error.kind == .unreadable)

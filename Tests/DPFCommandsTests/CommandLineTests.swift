@@ -28,12 +28,15 @@ import Testing
         let run = dpf("compile", example("web.dpf"), "--emit", "tree")
         #expect(run.status == 0)
         #expect(run.err.isEmpty)
-        let golden = try String(contentsOfFile: Fixtures.packageRoot + "/Tests/DPFFilterTests/Golden/web.tree", encoding: .utf8)
+        let golden = try String(
+            contentsOfFile: Fixtures.packageRoot + "/Tests/DPFFilterTests/Golden/web.tree", encoding: .utf8)
         #expect(run.out == golden)
     }
 
     @Test func compilesEveryExampleTogether() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.filtersDirectory).filter { $0.hasSuffix(".dpf") }.map(example)
+        let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.filtersDirectory).filter {
+            $0.hasSuffix(".dpf")
+        }.map(example)
         let run = DPFMain.run(["compile"] + files, console: Console.capturing())
         #expect(run == 0)
         let summary = dpf("compile", example("web.dpf"), example("dns.dpf"))
@@ -69,7 +72,10 @@ import Testing
     }
 
     @Test func usageErrorsExitTwo() {
-        for arguments in [["compile"], ["compile", "x.dpf", "--emit", "nonsense"], ["frobnicate"], ["compile", "x.dpf", "--link-type", "token-ring"]] {
+        for arguments in [
+            ["compile"], ["compile", "x.dpf", "--emit", "nonsense"], ["frobnicate"],
+            ["compile", "x.dpf", "--link-type", "token-ring"],
+        ] {
             let console = Console.capturing()
             #expect(DPFMain.run(arguments, console: console) == 2, "\(arguments)")
             #expect(console.standardError.hasPrefix("Error: "), "\(arguments): \(console.standardError)")
@@ -82,7 +88,8 @@ import Testing
     @Test func jsonIsOneObject() throws {
         let run = dpf("compile", example("monitor.dpf"), "--emit", "tree", "--json")
         #expect(run.status == 0)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any])
         let apps = try #require(object["apps"] as? [[String: Any]])
         #expect(apps.map { $0["name"] as? String } == ["sniffer"])
         #expect(apps[0]["tap"] as? Bool == true)
@@ -93,18 +100,25 @@ import Testing
     @Test func emitAstIsTheParserOutput() throws {
         let run = dpf("compile", example("dns.dpf"), "--emit", "ast")
         #expect(run.status == 0)
-        #expect(run.out == "(file \"\(example("dns.dpf"))\"\n  (app dns\n    (filter _ (or (== udp.dport 53) (== udp.sport 53)))))\n")
+        #expect(
+            run.out
+                == "(file \"\(example("dns.dpf"))\"\n  (app dns\n    (filter _ (or (== udp.dport 53) (== udp.sport 53)))))\n"
+        )
     }
 
     @Test func demoEvaluatesTheExamples() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.filtersDirectory).filter { $0.hasSuffix(".dpf") }.sorted().map(example)
+        let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.filtersDirectory).filter {
+            $0.hasSuffix(".dpf")
+        }.sorted().map(example)
         let console = Console.capturing()
         #expect(DPFMain.run(["demo"] + files + ["--json"], console: console) == 0)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(console.standardOutput.utf8)) as? [String: Any])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(console.standardOutput.utf8)) as? [String: Any])
         #expect(object["packets"] as? Int == 16)
         #expect(object["unmatched"] as? Int == 4)
         let filters = try #require(object["filters"] as? [[String: Any]])
-        let accepted = Dictionary(uniqueKeysWithValues: filters.map { ($0["name"] as! String, $0["accepted"] as! Int) })
+        let accepted = Dictionary(
+            uniqueKeysWithValues: filters.map { ($0["name"] as! String, $0["accepted"] as! Int) })
         #expect(accepted["web.http"] == 3)
         #expect(accepted["dns.1"] == 2)
         #expect(accepted["sniffer.icmp"] == 2)

@@ -4,7 +4,9 @@ import DPFWire
 
 /// Parse and analyse text as the command line does, for tests.
 enum FrontEnd {
-    static func compile(_ text: String, name: String = "t.dpf", linkType: LinkType = .ethernet) throws(DiagnosticError) -> Analysis {
+    static func compile(_ text: String, name: String = "t.dpf", linkType: LinkType = .ethernet)
+        throws(DiagnosticError) -> Analysis
+    {
         let file = try Parser.parseFile(SourceFile(name: name, text: text))
         return try SemanticAnalyzer.analyze([file], linkType: linkType)
     }
@@ -12,7 +14,8 @@ enum FrontEnd {
     /// One expression as a normalised tree.
     static func tree(_ expression: String, linkType: LinkType = .ethernet) throws -> FilterTree {
         let source = SourceFile(name: "expr", text: expression)
-        return try SemanticAnalyzer.analyzeExpression(Parser.parseExpression(source), in: source, linkType: linkType)
+        return try SemanticAnalyzer.analyzeExpression(
+            Parser.parseExpression(source), in: source, linkType: linkType)
     }
 
     /// Every diagnostic the text produces, as `line:col: severity: message`.

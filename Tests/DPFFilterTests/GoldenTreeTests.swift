@@ -19,7 +19,10 @@ import Testing
         for name in GoldenTreeTests.exampleFiles {
             let stem = String(name.dropLast(4))
             for suffix in [".tree", ".ast"] {
-                #expect(FileManager.default.fileExists(atPath: "\(GoldenTreeTests.goldenDirectory)/\(stem)\(suffix)"), "no golden \(stem)\(suffix)")
+                #expect(
+                    FileManager.default.fileExists(
+                        atPath: "\(GoldenTreeTests.goldenDirectory)/\(stem)\(suffix)"),
+                    "no golden \(stem)\(suffix)")
             }
         }
     }

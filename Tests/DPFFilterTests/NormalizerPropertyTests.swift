@@ -11,12 +11,17 @@ import Testing
 
         mutating func atom() -> Atom {
             let width = generator.pick([1, 1, 2])
-            let base = generator.chance(0.2) ? HeaderBase([Shift(offset: 0, width: 1, mask: 0x03, scale: 1)]) : .packetStart
+            let base =
+                generator.chance(0.2)
+                ? HeaderBase([Shift(offset: 0, width: 1, mask: 0x03, scale: 1)]) : .packetStart
             let full = Atom.fullMask(width: width)
             let mask = generator.pick([full, full, 0x0F, 0xF0, 0x03, 0] as [UInt32]) & full
-            let value = generator.chance(0.5) ? UInt32.random(in: 0...3, using: &generator) : UInt32.random(in: 0...full, using: &generator)
-            return Atom(base: base, offset: Int.random(in: 0...3, using: &generator), width: width, mask: mask,
-                        relation: generator.pick(Relation.allCases), value: value)
+            let value =
+                generator.chance(0.5)
+                ? UInt32.random(in: 0...3, using: &generator) : UInt32.random(in: 0...full, using: &generator)
+            return Atom(
+                base: base, offset: Int.random(in: 0...3, using: &generator), width: width, mask: mask,
+                relation: generator.pick(Relation.allCases), value: value)
         }
 
         mutating func tree(depth: Int) -> FilterTree {
@@ -32,7 +37,11 @@ import Testing
         }
 
         mutating func packet() -> [UInt8] {
-            (0..<Int.random(in: 0...7, using: &generator)).map { _ in generator.chance(0.5) ? UInt8.random(in: 0...3, using: &generator) : UInt8.random(in: 0...255, using: &generator) }
+            (0..<Int.random(in: 0...7, using: &generator)).map { _ in
+                generator.chance(0.5)
+                    ? UInt8.random(in: 0...3, using: &generator)
+                    : UInt8.random(in: 0...255, using: &generator)
+            }
         }
     }
 
@@ -46,7 +55,9 @@ import Testing
             for bytes in packets {
                 let expected = ReferenceEvaluator.matches(tree, bytes: bytes)
                 guard ReferenceEvaluator.matches(normal, bytes: bytes) == expected else {
-                    Issue.record("normalising changed the answer on \(bytes):\n\(TreePrinter.dump(tree))→\n\(TreePrinter.dump(normal))")
+                    Issue.record(
+                        "normalising changed the answer on \(bytes):\n\(TreePrinter.dump(tree))→\n\(TreePrinter.dump(normal))"
+                    )
                     return
                 }
             }
@@ -56,10 +67,16 @@ import Testing
 
     @Test func foldsDecidedAtoms() {
         let captured = FilterTree.atom(Atom(offset: 9, width: 1, mask: 0, value: 0))
-        #expect(Normalizer.normalize(.atom(Atom(offset: 9, width: 1, relation: .greater, value: 255))) == .reject)
-        #expect(Normalizer.normalize(.atom(Atom(offset: 9, width: 1, relation: .lessOrEqual, value: 255))) == captured)
+        #expect(
+            Normalizer.normalize(.atom(Atom(offset: 9, width: 1, relation: .greater, value: 255))) == .reject)
+        #expect(
+            Normalizer.normalize(.atom(Atom(offset: 9, width: 1, relation: .lessOrEqual, value: 255)))
+                == captured)
         #expect(Normalizer.normalize(.atom(Atom(offset: 8, width: 2, mask: 0x0F, value: 0x10))) == .reject)
-        #expect(Normalizer.normalize(.atom(Atom(offset: 8, width: 2, mask: 0x0F, relation: .notEqual, value: 0x10))) == .atom(Atom(offset: 9, width: 1, mask: 0, value: 0)))
+        #expect(
+            Normalizer.normalize(
+                .atom(Atom(offset: 8, width: 2, mask: 0x0F, relation: .notEqual, value: 0x10)))
+                == .atom(Atom(offset: 9, width: 1, mask: 0, value: 0)))
     }
 
     @Test func removesImpliedAndContradictoryAtoms() {
@@ -68,7 +85,8 @@ import Testing
         let other = Atom(offset: 30, width: 4, mask: 0xFF00_0000, value: 0x0B00_0000)
         #expect(Normalizer.normalize(.and([.atom(prefix), .atom(exact)])) == .atom(exact))
         #expect(Normalizer.normalize(.and([.atom(other), .atom(exact)])) == .reject)
-        #expect(Normalizer.normalize(.and([.atom(exact), .or([.atom(other), .atom(prefix)])])) == .atom(exact))
+        #expect(
+            Normalizer.normalize(.and([.atom(exact), .or([.atom(other), .atom(prefix)])])) == .atom(exact))
         #expect(Normalizer.normalize(.and([.atom(exact), .not(.atom(prefix))])) == .reject)
     }
 }

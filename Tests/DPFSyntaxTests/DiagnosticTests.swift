@@ -3,7 +3,8 @@ import Testing
 
 @Suite struct DiagnosticTests {
     @Test func rendersFileLineColumnSourceAndCaret() throws {
-        let source = SourceFile(name: "filters/web.dpf", text: "app web {\n    http:  tcp.dport == 80 and\n}\n")
+        let source = SourceFile(
+            name: "filters/web.dpf", text: "app web {\n    http:  tcp.dport == 80 and\n}\n")
         let error = try #require(throws: DiagnosticError.self) { try Parser.parseFile(source) }
         #expect(
             error.description == """
@@ -12,8 +13,14 @@ import Testing
                     ^
                 """ || error.diagnostics[0].line == 3)
         let diagnostic = error.diagnostics[0]
-        #expect(diagnostic.headline == "filters/web.dpf:3:1: error: expected a filter expression (a protocol, or a field and a comparison), found '}'")
-        #expect(diagnostic.rendered == "filters/web.dpf:3:1: error: expected a filter expression (a protocol, or a field and a comparison), found '}'\n    }\n    ^")
+        #expect(
+            diagnostic.headline
+                == "filters/web.dpf:3:1: error: expected a filter expression (a protocol, or a field and a comparison), found '}'"
+        )
+        #expect(
+            diagnostic.rendered
+                == "filters/web.dpf:3:1: error: expected a filter expression (a protocol, or a field and a comparison), found '}'\n    }\n    ^"
+        )
     }
 
     @Test func caretUnderlinesTheWholeToken() throws {

@@ -25,16 +25,22 @@ import Testing
 
     @Test func rangesAndRawLoads() {
         #expect(kinds("tcp.dport in 1024..2048") == ["w(tcp.dport)", "w(in)", "w(1024)", "..", "w(2048)"])
-        #expect(kinds("ip4.src in 10.0.0.1..10.0.0.9") == ["w(ip4.src)", "w(in)", "w(10.0.0.1)", "..", "w(10.0.0.9)"])
-        #expect(kinds("eth[12:2] == 0x0800") == ["w(eth)", "[", "w(12)", ":", "w(2)", "]", "==", "w(0x0800)"])
+        #expect(
+            kinds("ip4.src in 10.0.0.1..10.0.0.9") == [
+                "w(ip4.src)", "w(in)", "w(10.0.0.1)", "..", "w(10.0.0.9)",
+            ])
+        #expect(
+            kinds("eth[12:2] == 0x0800") == ["w(eth)", "[", "w(12)", ":", "w(2)", "]", "==", "w(0x0800)"])
     }
 
     @Test func operatorsInBothSpellings() {
         #expect(kinds("!a && b || c") == ["!", "w(a)", "&&", "w(b)", "||", "w(c)"])
-        #expect(kinds("a<=1 a>=2 a<3 a>4 a!=5 a=6 x&1") == [
-            "w(a)", "<=", "w(1)", "w(a)", ">=", "w(2)", "w(a)", "<", "w(3)", "w(a)", ">", "w(4)", "w(a)", "!=", "w(5)", "w(a)", "=",
-            "w(6)", "w(x)", "&", "w(1)",
-        ])
+        #expect(
+            kinds("a<=1 a>=2 a<3 a>4 a!=5 a=6 x&1") == [
+                "w(a)", "<=", "w(1)", "w(a)", ">=", "w(2)", "w(a)", "<", "w(3)", "w(a)", ">", "w(4)", "w(a)",
+                "!=", "w(5)", "w(a)", "=",
+                "w(6)", "w(x)", "&", "w(1)",
+            ])
     }
 
     @Test func commentsStringsAndLineBreaks() {

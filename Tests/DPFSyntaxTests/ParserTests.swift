@@ -99,8 +99,12 @@ import Testing
 
     @Test func deepNestingIsRefusedNotOverflowed() {
         let text = String(repeating: "(", count: 5000) + "tcp" + String(repeating: ")", count: 5000)
-        #expect(throws: DiagnosticError.self) { try Parser.parseExpression(SourceFile(name: "e", text: text)) }
+        #expect(throws: DiagnosticError.self) {
+            try Parser.parseExpression(SourceFile(name: "e", text: text))
+        }
         let nots = String(repeating: "not ", count: 5000) + "tcp"
-        #expect(throws: DiagnosticError.self) { try Parser.parseExpression(SourceFile(name: "e", text: nots)) }
+        #expect(throws: DiagnosticError.self) {
+            try Parser.parseExpression(SourceFile(name: "e", text: nots))
+        }
     }
 }

@@ -27,7 +27,9 @@ import Testing
         let deadline = monotonicSeconds() + 2.0
         var inputs = 0
         while monotonicSeconds() < deadline {
-            let bytes = generator.chance(0.3) ? randomBytes(&generator) : mutate(generator.pick(RobustnessTests.seeds), &generator)
+            let bytes =
+                generator.chance(0.3)
+                ? randomBytes(&generator) : mutate(generator.pick(RobustnessTests.seeds), &generator)
             let source = SourceFile(name: "fuzz", bytes: bytes)
             do {
                 _ = try Parser.parseFile(source)
@@ -43,7 +45,9 @@ import Testing
     }
 
     func randomBytes(_ generator: inout SeededGenerator) -> [UInt8] {
-        (0..<Int.random(in: 0...200, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        (0..<Int.random(in: 0...200, using: &generator)).map { _ in
+            UInt8.random(in: 0...255, using: &generator)
+        }
     }
 
     func mutate(_ text: String, _ generator: inout SeededGenerator) -> [UInt8] {

@@ -19,13 +19,17 @@ import Testing
         #expect(Set(FieldTable.all.map(\.name)).count == FieldTable.all.count)
         for field in FieldTable.all {
             #expect(field.name.hasPrefix(field.header.rawValue + "."))
-            #expect(field.offset + field.width <= max(field.header.minimumLength, 16), "\(field.name) lies outside its header")
+            #expect(
+                field.offset + field.width <= max(field.header.minimumLength, 16),
+                "\(field.name) lies outside its header")
         }
     }
 
     @Test(arguments: [
-        ("tcp.dport", 2, 2, UInt32(0xFFFF)), ("ip4.frag", 6, 2, UInt32(0x1FFF)), ("ip4.ihl", 0, 1, UInt32(0x0F)),
-        ("ip6.flow", 0, 4, UInt32(0x000F_FFFF)), ("vlan.id", 2, 2, UInt32(0x0FFF)), ("vlan.pcp", 2, 2, UInt32(0xE000)),
+        ("tcp.dport", 2, 2, UInt32(0xFFFF)), ("ip4.frag", 6, 2, UInt32(0x1FFF)),
+        ("ip4.ihl", 0, 1, UInt32(0x0F)),
+        ("ip6.flow", 0, 4, UInt32(0x000F_FFFF)), ("vlan.id", 2, 2, UInt32(0x0FFF)),
+        ("vlan.pcp", 2, 2, UInt32(0xE000)),
         ("ip4.dst", 16, 4, UInt32.max), ("arp.tpa", 24, 4, UInt32.max), ("icmp6.type", 0, 1, UInt32(0xFF)),
     ])
     func layouts(name: String, offset: Int, width: Int, mask: UInt32) throws {
@@ -57,7 +61,9 @@ import Testing
 
     @Test func suggestsCloseNames() {
         #expect(FieldTable.closestName(to: "tcp.dprt") == "tcp.dport")
-        #expect(FieldTable.closestName(to: "ip.src") == "ip4.src" || FieldTable.closestName(to: "ip.src") == "ip6.src")
+        #expect(
+            FieldTable.closestName(to: "ip.src") == "ip4.src"
+                || FieldTable.closestName(to: "ip.src") == "ip6.src")
         #expect(FieldTable.closestName(to: "completely.different") == nil)
     }
 

@@ -23,9 +23,13 @@ import Testing
     }
 
     @Test func ipv4ChecksumVerifies() {
-        let bytes = PacketBuilder.ethernet().ipv4(src: client, dst: server, options: [1, 1, 1, 1]).udp(sourcePort: 1, destinationPort: 2).bytes
+        let bytes = PacketBuilder.ethernet().ipv4(src: client, dst: server, options: [1, 1, 1, 1]).udp(
+            sourcePort: 1, destinationPort: 2
+        ).bytes
         var sum: UInt32 = 0
-        for index in stride(from: 14, to: 14 + 24, by: 2) { sum += UInt32(bytes[index]) << 8 | UInt32(bytes[index + 1]) }
+        for index in stride(from: 14, to: 14 + 24, by: 2) {
+            sum += UInt32(bytes[index]) << 8 | UInt32(bytes[index + 1])
+        }
         while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
         #expect(sum == 0xFFFF)
     }
@@ -57,11 +61,16 @@ import Testing
     @Test func ipv6WithAndWithoutFragmentHeader() throws {
         let source = try #require(IPv6Address("2001:db8::1"))
         let destination = try #require(IPv6Address("2001:db8::2"))
-        let direct = PacketView(PacketBuilder.ethernet().ipv6(src: source, dst: destination).tcp(sourcePort: 1, destinationPort: 443).packet)
+        let direct = PacketView(
+            PacketBuilder.ethernet().ipv6(src: source, dst: destination).tcp(
+                sourcePort: 1, destinationPort: 443
+            ).packet)
         #expect(direct.value(of: "ip6.next") == 6)
         #expect(direct.value(of: "ip6.plen") == 20)
         #expect(direct.value(of: "tcp.dport") == 443)
-        let fragmented = PacketBuilder.ethernet().ipv6(src: source, dst: destination).ipv6Fragment().udp(sourcePort: 1, destinationPort: 53).packet
+        let fragmented = PacketBuilder.ethernet().ipv6(src: source, dst: destination).ipv6Fragment().udp(
+            sourcePort: 1, destinationPort: 53
+        ).packet
         let view = PacketView(fragmented)
         #expect(view.value(of: "ip6.next") == 44)
         #expect(fragmented.bytes[54] == 17)
@@ -69,30 +78,38 @@ import Testing
     }
 
     @Test func nonFirstFragmentHasNoTransportHeader() {
-        let packet = PacketBuilder.ethernet().ipv4(src: client, dst: server, fragmentOffset: 100).tcp(sourcePort: 1, destinationPort: 80).packet
+        let packet = PacketBuilder.ethernet().ipv4(src: client, dst: server, fragmentOffset: 100).tcp(
+            sourcePort: 1, destinationPort: 80
+        ).packet
         let view = PacketView(packet)
         #expect(view.value(of: "ip4.frag") == 100)
         #expect(!view.has(.tcp))
     }
 
     @Test func arpAndOtherLinkTypes() {
-        let arp = PacketView(PacketBuilder.ethernet(destination: .broadcast).arp(senderIP: client, targetIP: server).packet)
+        let arp = PacketView(
+            PacketBuilder.ethernet(destination: .broadcast).arp(senderIP: client, targetIP: server).packet)
         #expect(arp.value(of: "arp.op") == 1)
         #expect(arp.value(of: "arp.tpa") == UInt64(server.value))
         #expect(arp.value(of: "eth.dst") == MACAddress.broadcast.value)
 
-        let raw = PacketBuilder.raw().ipv4(src: client, dst: server).udp(sourcePort: 1, destinationPort: 2).packet
+        let raw = PacketBuilder.raw().ipv4(src: client, dst: server).udp(sourcePort: 1, destinationPort: 2)
+            .packet
         #expect(raw.linkType == .raw)
         #expect(raw.bytes[0] >> 4 == 4)
         #expect(PacketView(raw).value(of: "udp.dport") == 2)
 
-        let cooked = PacketBuilder.linuxCooked().ipv4(src: client, dst: server).udp(sourcePort: 1, destinationPort: 2).packet
+        let cooked = PacketBuilder.linuxCooked().ipv4(src: client, dst: server).udp(
+            sourcePort: 1, destinationPort: 2
+        ).packet
         #expect(cooked.bytes[14...15] == [0x08, 0x00])
         #expect(PacketView(cooked).headerStarts[.ip4] == 16)
     }
 
     @Test func truncatedHeadersAreAbsent() {
-        let packet = PacketBuilder.ethernet().ipv4(src: client, dst: server).tcp(sourcePort: 1, destinationPort: 80).packet
+        let packet = PacketBuilder.ethernet().ipv4(src: client, dst: server).tcp(
+            sourcePort: 1, destinationPort: 80
+        ).packet
         let cut = PacketView(packet.truncated(to: 40))
         #expect(cut.has(.ip4))
         #expect(!cut.has(.tcp))
