@@ -13,8 +13,22 @@ public struct RandomFilterPairs {
     }
 
     public var generator: SeededGenerator
+    /// Only primitives this link type carries are drawn (no `eth`/`vlan` off Ethernet, no ARP on raw IP).
+    public let linkType: LinkType
 
-    public init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+    public init(seed: UInt64, linkType: LinkType = .ethernet) {
+        generator = SeededGenerator(seed: seed)
+        self.linkType = linkType
+    }
+
+    func supported(_ primitive: (String, String)) -> Bool {
+        let layout = linkType.layout
+        if !layout.hasEthernetHeader && (primitive.0.contains("eth") || primitive.0.contains("vlan")) {
+            return false
+        }
+        if layout.untaggedEtherTypeOffset == nil && primitive.0.contains("arp") { return false }
+        return true
+    }
 
     /// Equivalent primitives; `vlan` ones are kept apart because each changes later offsets.
     public static func primitives(
@@ -95,7 +109,7 @@ public struct RandomFilterPairs {
     }
 
     private mutating func primitive(vlanUsed: inout Bool) -> (String, String) {
-        if !vlanUsed && generator.chance(0.1) {
+        if !vlanUsed && linkType.layout.hasEthernetHeader && generator.chance(0.1) {
             vlanUsed = true
             return RandomFilterPairs.vlanPrimitive(id: generator.pick(RandomPackets.vlanIDs), first: true)
         }
@@ -108,6 +122,6 @@ public struct RandomFilterPairs {
             byte: generator.pick([
                 1, 6, 17, 58, 64, 128, 135, 255, UInt8.random(in: 0...255, using: &generator),
             ]))
-        return generator.pick(choices)
+        return generator.pick(choices.filter(supported))
     }
 }

@@ -132,3 +132,29 @@ public struct RandomPackets {
         }
     }
 }
+
+extension Packet {
+    /// The same packet on another link type: its Ethernet header replaced by a Linux cooked header,
+    /// or removed for raw IP (which carries only IPv4 and IPv6). `nil` if it cannot be carried.
+    public func relinked(as target: LinkType) -> Packet? {
+        guard linkType == .ethernet, bytes.count >= 14 else { return nil }
+        let etherType = UInt16(bytes[12]) << 8 | UInt16(bytes[13])
+        let payload = Array(bytes[14...])
+        let wire = originalLength - 14
+        switch target {
+        case .ethernet:
+            return self
+        case .linuxCooked:
+            // Packet type "to us", ARPHRD_ETHER, a 6-byte address padded to 8, then the protocol.
+            let header: [UInt8] = [0, 0, 0, 1, 0, 6] + bytes[6..<12] + [0, 0, bytes[12], bytes[13]]
+            return Packet(bytes: header + payload, originalLength: wire + 16, linkType: .linuxCooked)
+        case .raw:
+            guard etherType == EtherType.ipv4 || etherType == EtherType.ipv6 else { return nil }
+            return Packet(bytes: payload, originalLength: wire, linkType: .raw)
+        case .ipv4, .ipv6:
+            let wanted = target == .ipv4 ? EtherType.ipv4 : EtherType.ipv6
+            guard etherType == wanted else { return nil }
+            return Packet(bytes: payload, originalLength: wire, linkType: target)
+        }
+    }
+}

@@ -28,6 +28,26 @@ import Testing
         #expect(compared == 150)
     }
 
+    @Test(arguments: [LinkType.linuxCooked, .raw])
+    func otherLinkTypesAgreeWithLibpcap(linkType: LinkType) throws {
+        var pairs = RandomFilterPairs(seed: 0x5EED, linkType: linkType)
+        var packets = RandomPackets(seed: 0xCAFE)
+        let sample = packets.batch(1200).compactMap { $0.relinked(as: linkType) }
+        #expect(sample.count > 300)
+        for _ in 0..<120 {
+            let pair = pairs.next()
+            let filter = try ComparedFilter(
+                dpf: pair.dpf, pcap: pair.pcap, linkType: linkType,
+                compareOnlyReadablePackets: pair.hasDisjunctionOrNegation)
+            for packet in sample {
+                if let difference = filter.disagreement(on: packet) {
+                    Issue.record(Comment(rawValue: "\(linkType): \(difference)"))
+                    return
+                }
+            }
+        }
+    }
+
     @Test func everyPrimitiveAgreesOnEveryPacketIncludingTruncatedOnes() throws {
         var packets = RandomPackets(seed: 99)
         packets.truncationRate = 0.4
