@@ -1,13 +1,11 @@
 /// A JSON value with ordered object keys, so `--json` output is stable and diffable.
-enum JSONValue: Equatable {
+enum JSONValue {
     case null
     case bool(Bool)
     case int(Int)
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
-
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.serialized() == rhs.serialized() }
 
     func serialized() -> String {
         switch self {

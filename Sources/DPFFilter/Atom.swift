@@ -95,9 +95,6 @@ public struct Atom: Sendable, Hashable, Comparable {
     /// Two atoms read the same bytes when they share base, offset and width.
     public var load: Load { Load(base: base, offset: offset, width: width) }
 
-    /// Header bits this atom inspects: what "more specific" counts.
-    public var testedBits: Int { mask.nonzeroBitCount }
-
     public static func < (lhs: Atom, rhs: Atom) -> Bool {
         if lhs.base != rhs.base { return lhs.base < rhs.base }
         return (lhs.offset, lhs.width, lhs.mask, lhs.relation, lhs.value)

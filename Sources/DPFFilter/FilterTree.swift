@@ -20,15 +20,6 @@ public indirect enum FilterTree: Sendable, Hashable {
         }
     }
 
-    /// Number of nodes, a size measure for limits and tests.
-    public var nodeCount: Int {
-        switch self {
-        case .constant, .atom: return 1
-        case .and(let children), .or(let children): return 1 + children.reduce(0) { $0 + $1.nodeCount }
-        case .not(let child): return 1 + child.nodeCount
-        }
-    }
-
     /// Conjunction that folds constants and flattens nested `and`s.
     public static func all(_ children: [FilterTree]) -> FilterTree {
         var flat: [FilterTree] = []

@@ -60,10 +60,6 @@ public struct SourceRange: Sendable, Hashable {
         self.end = max(start, end)
     }
 
-    public static func to(_ other: SourceRange, from first: SourceRange) -> SourceRange {
-        SourceRange(start: first.start, end: other.end)
-    }
-
     public func union(_ other: SourceRange) -> SourceRange {
         SourceRange(start: min(start, other.start), end: max(end, other.end))
     }

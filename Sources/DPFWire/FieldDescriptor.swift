@@ -34,9 +34,6 @@ public struct FieldDescriptor: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { name }
 
-    /// The field's name without its header prefix (`dport` for `tcp.dport`).
-    public var shortName: String { String(name.drop(while: { $0 != "." }).dropFirst()) }
-
     /// True for fields that fit one load (width 1, 2 or 4).
     public var isScalar: Bool { width <= 4 }
 

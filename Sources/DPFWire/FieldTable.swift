@@ -104,9 +104,6 @@ public enum FieldTable {
         return field
     }
 
-    /// The fields of one header, in table order.
-    public static func fields(of header: Header) -> [FieldDescriptor] { all.filter { $0.header == header } }
-
     /// The known field whose name is closest to `name`, for "did you mean" notes.
     public static func closestName(to name: String) -> String? {
         closestMatch(to: name, among: all.map(\.name))

@@ -30,16 +30,6 @@ public enum Header: String, Sendable, Hashable, CaseIterable, CustomStringConver
         }
     }
 
-    /// The protocol layer, used to order tests from the outside in.
-    public var layer: Int {
-        switch self {
-        case .eth: return 0
-        case .vlan: return 1
-        case .arp, .ip4, .ip6: return 2
-        case .tcp, .udp, .icmp4, .icmp6: return 3
-        }
-    }
-
     /// The IP protocol number that announces this header, for transport headers.
     public var ipProtocol: UInt8? {
         switch self {
@@ -59,8 +49,6 @@ public enum Header: String, Sendable, Hashable, CaseIterable, CustomStringConver
         default: return nil
         }
     }
-
-    public var isTransport: Bool { layer == 3 }
 }
 
 /// EtherType values (IEEE 802 numbers) that filters test.
