@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "DPFSyntax", dependencies: ["DPFWire"]),
         // Semantic analysis into filter trees, normalisation, the reference evaluator.
         .target(name: "DPFFilter", dependencies: ["DPFWire", "DPFSyntax"]),
+        // Every app's filters merged into one decision trie; delivery and overlap rules; the trie walker.
+        .target(name: "DPFTrie", dependencies: ["DPFFilter", "DPFWire"]),
         // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
         .target(name: "DPFCapture", dependencies: ["DPFWire", "CPcap"]),
         // The command line, one struct per subcommand.
@@ -43,6 +45,7 @@ let package = Package(
         .testTarget(
             name: "DPFFilterTests", dependencies: ["DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"],
             exclude: ["Golden"]),
+        .testTarget(name: "DPFTrieTests", dependencies: ["DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
         .testTarget(name: "DPFCommandsTests", dependencies: ["DPFCommands", "DPFTestSupport"]),
         // Cross-checks our reference evaluator against libpcap's compiler, packet for packet.

@@ -198,7 +198,7 @@ public enum Normalizer {
     /// What `fact` being true says about `atom`: `true` (implied), `false` (contradicted), or `nil`
     /// (unknown; contradiction is symmetric, so callers also ask the other way round).
     /// Both atoms are folded (so their comparisons are not decided by the mask alone).
-    static func relate(fact: Atom, atom: Atom) -> Bool? {
+    public static func relate(fact: Atom, atom: Atom) -> Bool? {
         if fact == atom { return true }
         guard fact.base == atom.base else { return nil }
         if isCapturedTest(atom) { return fact.offset + fact.width >= atom.offset + atom.width ? true : nil }

@@ -43,9 +43,15 @@ public enum TreePrinter {
 
     /// `u16[12] == 0x0800`, `u8[14] & 0x0f >= 0x05`, `u8[33] & 0x00 == 0x00` (bytes-captured test).
     public static func describe(_ atom: Atom) -> String {
-        var text = "u\(8 * atom.width)[\(location(atom.offset, atom.base))]"
-        if atom.mask != Atom.fullMask(width: atom.width) { text += " & " + hex(atom.mask, width: atom.width) }
-        return text + " \(atom.relation.rawValue) " + hex(atom.value, width: atom.width)
+        describeLoad(base: atom.base, offset: atom.offset, width: atom.width, mask: atom.mask)
+            + " \(atom.relation.rawValue) "
+            + hex(atom.value, width: atom.width)
+    }
+
+    /// The masked load alone: `u16[20] & 0x1fff`.
+    public static func describeLoad(base: HeaderBase, offset: Int, width: Int, mask: UInt32) -> String {
+        let load = "u\(8 * width)[\(location(offset, base))]"
+        return mask == Atom.fullMask(width: width) ? load : load + " & " + hex(mask, width: width)
     }
 
     /// `offset` past `base`, as `16 + 4*(u8[14] & 0x0f)`; nested shifts nest.
@@ -60,7 +66,8 @@ public enum TreePrinter {
         return offset == 0 ? scaled : "\(offset) + \(scaled)"
     }
 
-    static func hex(_ value: UInt32, width: Int) -> String {
+    /// `value` in hex with two digits per byte of `width`.
+    public static func hex(_ value: UInt32, width: Int) -> String {
         let digits = String(value, radix: 16)
         return "0x" + String(repeating: "0", count: max(0, 2 * width - digits.count)) + digits
     }

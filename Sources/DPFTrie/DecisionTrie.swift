@@ -1,0 +1,253 @@
+import DPFFilter
+import DPFWire
+
+/// Identifies an installed filter.
+public struct FilterID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let rawValue: Int32
+    public static func < (lhs: FilterID, rhs: FilterID) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { "#\(rawValue)" }
+}
+
+/// The opaque token returned when a filter is installed. Presenting it lets another app install a
+/// filter that takes packets from this one (the capability system will hand these out).
+public struct FilterGuard: Sendable, Hashable {
+    let filter: FilterID
+    let secret: UInt64
+}
+
+/// What the trie knows about an installed filter.
+public struct InstalledFilter: Sendable {
+    public let name: String
+    public let app: String
+    public let priority: Int
+    public let isTap: Bool
+    public let paths: [FilterPath]
+    /// Install order, the final tie-break between two filters of the same app.
+    let sequence: UInt64
+    let filterGuard: FilterGuard
+    var pathIDs: [Int32]
+}
+
+/// Every app's filters merged into one decision trie (DPF's shared trie). Each filter becomes
+/// paths of literals in canonical order; equal prefixes share nodes; a node's children are grouped
+/// by the field they test, and a group's equality edges live in an open-addressing table, so a
+/// packet's walk costs a few loads and one probe per level whatever the number of filters.
+///
+/// Insert and remove touch only the nodes on the filter's own paths. Storage is index-linked
+/// arrays with free lists, so removal returns memory and the structure after any sequence of
+/// updates dumps exactly like one built from scratch.
+public final class DecisionTrie {
+    struct Node {
+        var firstGroup: Int32 = -1
+        var firstAccept: Int32 = -1
+        /// Paths through this node; the node goes when it reaches zero.
+        var references: Int32 = 0
+        var depth: Int32 = 0
+    }
+
+    struct Group {
+        var key: Int32
+        var next: Int32
+        var equalities: OpenAddressingTable
+        /// Non-equality literals (ranges, `!=`, negations) and their children.
+        var others: [(literal: Literal, child: Int32)]
+
+        var edgeCount: Int { equalities.count + others.count }
+    }
+
+    struct Accept {
+        var path: Int32
+        var next: Int32
+    }
+
+    struct PathRecord {
+        var filter: Int32
+        var specificity: Int32
+    }
+
+    public let linkType: LinkType
+    var nodes: [Node] = [Node()]
+    var freeNodes: [Int32] = []
+    var groups: [Group] = []
+    var freeGroups: [Int32] = []
+    var accepts: [Accept] = []
+    var freeAccepts: [Int32] = []
+    var pathRecords: [PathRecord] = []
+    var freePaths: [Int32] = []
+    var keys: [TestKey] = []
+    var keyReferences: [Int32] = []
+    var keyIDs: [TestKey: Int32] = [:]
+    var freeKeys: [Int32] = []
+    var filters: [InstalledFilter?] = []
+    var freeFilters: [Int32] = []
+    var filterIDs: [String: FilterID] = [:]
+    var nextSequence: UInt64 = 0
+    var secrets = SystemRandomNumberGenerator()
+
+    static let root: Int32 = 0
+
+    public init(linkType: LinkType = .ethernet) { self.linkType = linkType }
+
+    public var filterCount: Int { filterIDs.count }
+
+    public func filter(_ id: FilterID) -> InstalledFilter? {
+        id.rawValue >= 0 && Int(id.rawValue) < filters.count ? filters[Int(id.rawValue)] : nil
+    }
+
+    public func id(named name: String) -> FilterID? { filterIDs[name] }
+
+    /// Every installed filter, in install order.
+    public var installed: [(id: FilterID, filter: InstalledFilter)] {
+        filters.enumerated().compactMap { index, filter in
+            filter.map { (FilterID(rawValue: Int32(index)), $0) }
+        }
+        .sorted { $0.filter.sequence < $1.filter.sequence }
+    }
+
+    // MARK: Storage
+
+    func allocate<T>(_ item: T, in storage: inout [T], free: inout [Int32]) -> Int32 {
+        if let index = free.popLast() {
+            storage[Int(index)] = item
+            return index
+        }
+        storage.append(item)
+        return Int32(storage.count - 1)
+    }
+
+    func internKey(_ key: TestKey) -> Int32 {
+        if let id = keyIDs[key] {
+            keyReferences[Int(id)] += 1
+            return id
+        }
+        let id = allocate(key, in: &keys, free: &freeKeys)
+        if Int(id) == keyReferences.count { keyReferences.append(1) } else { keyReferences[Int(id)] = 1 }
+        keyIDs[key] = id
+        return id
+    }
+
+    func releaseKey(_ id: Int32) {
+        keyReferences[Int(id)] -= 1
+        if keyReferences[Int(id)] == 0 {
+            keyIDs[keys[Int(id)]] = nil
+            freeKeys.append(id)
+        }
+    }
+
+    // MARK: Paths
+
+    /// The group of `node` that tests `key`, if any.
+    func group(of node: Int32, testing key: TestKey) -> Int32? {
+        guard let keyID = keyIDs[key] else { return nil }
+        var index = nodes[Int(node)].firstGroup
+        while index >= 0 {
+            if groups[Int(index)].key == keyID { return index }
+            index = groups[Int(index)].next
+        }
+        return nil
+    }
+
+    func child(in group: Int32, for literal: Literal) -> Int32? {
+        if literal.isEquality { return groups[Int(group)].equalities.value(for: literal.atom.value) }
+        return groups[Int(group)].others.first { $0.literal == literal }?.child
+    }
+
+    /// Adds one path, creating the nodes it needs; returns the path's id.
+    func insertPath(_ path: FilterPath, filter: Int32) -> Int32 {
+        var node = DecisionTrie.root
+        nodes[Int(node)].references += 1
+        for literal in path.literals {
+            let key = literal.key
+            let groupIndex: Int32
+            if let existing = group(of: node, testing: key) {
+                groupIndex = existing
+            } else {
+                let fresh = Group(
+                    key: internKey(key), next: nodes[Int(node)].firstGroup, equalities: OpenAddressingTable(),
+                    others: [])
+                groupIndex = allocate(fresh, in: &groups, free: &freeGroups)
+                nodes[Int(node)].firstGroup = groupIndex
+            }
+            let next: Int32
+            if let existing = child(in: groupIndex, for: literal) {
+                next = existing
+            } else {
+                next = allocate(Node(depth: nodes[Int(node)].depth + 1), in: &nodes, free: &freeNodes)
+                if literal.isEquality {
+                    groups[Int(groupIndex)].equalities.set(next, for: literal.atom.value)
+                } else {
+                    groups[Int(groupIndex)].others.append((literal, next))
+                }
+            }
+            nodes[Int(next)].references += 1
+            node = next
+        }
+        let pathID = allocate(
+            PathRecord(filter: filter, specificity: Int32(path.specificity)), in: &pathRecords,
+            free: &freePaths)
+        nodes[Int(node)].firstAccept = allocate(
+            Accept(path: pathID, next: nodes[Int(node)].firstAccept), in: &accepts, free: &freeAccepts)
+        return pathID
+    }
+
+    /// Removes one path, freeing every node, group and key no other path uses.
+    func removePath(_ path: FilterPath, id pathID: Int32) {
+        var chain: [(node: Int32, group: Int32, literal: Literal)] = []
+        var node = DecisionTrie.root
+        for literal in path.literals {
+            let groupIndex = group(of: node, testing: literal.key)!
+            chain.append((node, groupIndex, literal))
+            node = child(in: groupIndex, for: literal)!
+        }
+        unlinkAccept(pathID, at: node)
+        freePaths.append(pathID)
+        nodes[Int(DecisionTrie.root)].references -= 1
+        var below = node
+        for (parent, groupIndex, literal) in chain.reversed() {
+            nodes[Int(below)].references -= 1
+            if nodes[Int(below)].references == 0 {
+                freeNodes.append(below)
+                if literal.isEquality {
+                    groups[Int(groupIndex)].equalities.remove(literal.atom.value)
+                } else {
+                    groups[Int(groupIndex)].others.removeAll { $0.literal == literal }
+                }
+                if groups[Int(groupIndex)].edgeCount == 0 { unlinkGroup(groupIndex, from: parent) }
+            }
+            below = parent
+        }
+    }
+
+    private func unlinkAccept(_ pathID: Int32, at node: Int32) {
+        var previous: Int32 = -1
+        var index = nodes[Int(node)].firstAccept
+        while index >= 0 && accepts[Int(index)].path != pathID {
+            previous = index
+            index = accepts[Int(index)].next
+        }
+        precondition(index >= 0, "path \(pathID) is not accepted at its node")
+        if previous < 0 {
+            nodes[Int(node)].firstAccept = accepts[Int(index)].next
+        } else {
+            accepts[Int(previous)].next = accepts[Int(index)].next
+        }
+        freeAccepts.append(index)
+    }
+
+    private func unlinkGroup(_ groupIndex: Int32, from node: Int32) {
+        var previous: Int32 = -1
+        var index = nodes[Int(node)].firstGroup
+        while index != groupIndex {
+            previous = index
+            index = groups[Int(index)].next
+        }
+        if previous < 0 {
+            nodes[Int(node)].firstGroup = groups[Int(index)].next
+        } else {
+            groups[Int(previous)].next = groups[Int(index)].next
+        }
+        releaseKey(groups[Int(groupIndex)].key)
+        groups[Int(groupIndex)] = Group(key: -1, next: -1, equalities: OpenAddressingTable(), others: [])
+        freeGroups.append(groupIndex)
+    }
+}

@@ -1,0 +1,41 @@
+import DPFFilter
+
+/// An atom or its negation: one test on one edge of the trie.
+public struct Literal: Sendable, Hashable, Comparable {
+    public var atom: Atom
+    public var isNegated: Bool
+
+    public init(_ atom: Atom, negated: Bool = false) {
+        self.atom = atom
+        self.isNegated = negated
+    }
+
+    /// The field this literal tests; literals with equal keys share a trie node.
+    public var key: TestKey {
+        TestKey(base: atom.base, offset: atom.offset, width: atom.width, mask: atom.mask)
+    }
+
+    /// A positive equality, the kind a hash fan-out dispatches on.
+    public var isEquality: Bool { !isNegated && atom.relation == .equal }
+
+    /// Canonical order: by field first (so protocol layers come outermost first), then positive
+    /// before negated, then relation and value.
+    public static func < (lhs: Literal, rhs: Literal) -> Bool {
+        if lhs.key != rhs.key { return lhs.key < rhs.key }
+        if lhs.isNegated != rhs.isNegated { return !lhs.isNegated }
+        return (lhs.atom.relation, lhs.atom.value) < (rhs.atom.relation, rhs.atom.value)
+    }
+}
+
+/// The field a trie node tests: where to load, how wide, and under which mask.
+public struct TestKey: Sendable, Hashable, Comparable {
+    public var base: HeaderBase
+    public var offset: Int
+    public var width: Int
+    public var mask: UInt32
+
+    public static func < (lhs: TestKey, rhs: TestKey) -> Bool {
+        if lhs.base != rhs.base { return lhs.base < rhs.base }
+        return (lhs.offset, lhs.width, lhs.mask) < (rhs.offset, rhs.width, rhs.mask)
+    }
+}

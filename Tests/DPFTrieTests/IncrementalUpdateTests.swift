@@ -1,0 +1,49 @@
+import DPFTestSupport
+import DPFTrie
+import Testing
+
+/// After any sequence of inserts and removes the trie equals, by its canonical dump, the trie
+/// built from scratch from the filters still installed.
+@Suite struct IncrementalUpdateTests {
+    @Test(arguments: [21, 22, 23] as [UInt64])
+    func randomUpdatesMatchARebuild(seed: UInt64) throws {
+        let pool = try TrieFixtures.randomFilters(seed: seed, count: 300)
+        var generator = SeededGenerator(seed: seed)
+        let trie = DecisionTrie()
+        var guards: [FilterGuard] = []
+        var installed: [TrieFixtures.RandomFilter] = []
+        for step in 0..<1200 {
+            if !installed.isEmpty && generator.chance(0.4) {
+                let victim = installed.remove(at: Int.random(in: 0..<installed.count, using: &generator))
+                try trie.remove(named: victim.name)
+            } else {
+                let candidate = generator.pick(pool)
+                guard trie.id(named: candidate.name) == nil else { continue }
+                if let filterGuard = try? trie.insert(
+                    name: candidate.name, app: candidate.app, priority: candidate.priority,
+                    isTap: candidate.isTap, tree: candidate.tree,
+                    presenting: guards)
+                {
+                    guards.append(filterGuard)
+                    installed.append(candidate)
+                }
+            }
+            if step % 100 == 99 || step == 1199 {
+                let rebuilt = DecisionTrie()
+                var rebuiltGuards: [FilterGuard] = []
+                for filter in installed {
+                    rebuiltGuards.append(
+                        try rebuilt.insert(
+                            name: filter.name, app: filter.app, priority: filter.priority,
+                            isTap: filter.isTap, tree: filter.tree,
+                            presenting: rebuiltGuards))
+                }
+                #expect(trie.dump() == rebuilt.dump())
+                #expect(trie.statistics.nodes == rebuilt.statistics.nodes)
+            }
+        }
+        for filter in installed { try trie.remove(named: filter.name) }
+        #expect(trie.dump() == DecisionTrie().dump())
+        #expect(trie.statistics.nodes == 1)
+    }
+}

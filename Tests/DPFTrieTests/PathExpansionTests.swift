@@ -1,0 +1,50 @@
+import DPFFilter
+import DPFTestSupport
+import DPFTrie
+import Testing
+
+@Suite struct PathExpansionTests {
+    @Test func pathsAcceptExactlyWhatTheTreeAccepts() throws {
+        var pairs = RandomFilterPairs(seed: 11)
+        var packets = RandomPackets(seed: 12)
+        let sample = packets.batch(300)
+        for _ in 0..<300 {
+            let text = pairs.next().dpf
+            let tree = try TrieFixtures.tree(text)
+            guard let paths = try? PathExpansion.paths(of: tree) else { continue }
+            for packet in sample {
+                let byPaths = paths.contains { path in
+                    path.literals.allSatisfy {
+                        ReferenceEvaluator.holds($0.atom, bytes: packet.bytes) != $0.isNegated
+                    }
+                }
+                guard byPaths == ReferenceEvaluator.matches(tree, packet) else {
+                    Issue.record("paths of \(text) disagree with its tree")
+                    return
+                }
+            }
+        }
+    }
+
+    @Test func negationsBecomeNegatedLiterals() throws {
+        let paths = try PathExpansion.paths(of: TrieFixtures.tree("ip4 and not ip4.src == 10.0.0.1"))
+        #expect(paths.count == 1)
+        #expect(paths[0].literals.map(\.isNegated) == [false, true])
+        #expect(paths[0].specificity == 16 + 32)
+    }
+
+    @Test func specificityCountsHeaderBitsOncePerField() throws {
+        let port = try PathExpansion.paths(of: TrieFixtures.tree("tcp.dport == 80 and ip4"))
+        // EtherType 16 bits, fragment offset 13, protocol 8, port 16 (IPv4 path only).
+        #expect(port.map(\.specificity) == [16 + 13 + 8 + 16])
+        let prefix = try PathExpansion.paths(of: TrieFixtures.tree("ip4.dst in 10.0.0.0/8"))
+        #expect(prefix.map(\.specificity) == [16 + 8])
+    }
+
+    @Test func expansionIsBounded() throws {
+        // (a1 or a2) and (b1 or b2) and ... : 2^7 = 128 alternatives.
+        let text = (0..<7).map { "(tcp.dport == \($0) or udp.dport == \($0))" }.joined(separator: " and ")
+        let tree = try TrieFixtures.tree(text)
+        #expect(throws: ExpansionError.self) { try PathExpansion.paths(of: tree) }
+    }
+}
