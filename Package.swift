@@ -45,7 +45,9 @@ let package = Package(
         .testTarget(
             name: "DPFFilterTests", dependencies: ["DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"],
             exclude: ["Golden"]),
-        .testTarget(name: "DPFTrieTests", dependencies: ["DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"]),
+        .testTarget(
+            name: "DPFTrieTests",
+            dependencies: ["DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
         .testTarget(name: "DPFCommandsTests", dependencies: ["DPFCommands", "DPFTestSupport"]),
         // Cross-checks our reference evaluator against libpcap's compiler, packet for packet.
