@@ -32,7 +32,7 @@ let package = Package(
         .target(
             name: "DPFCommands",
             dependencies: [
-                "DPFWire", "DPFSyntax", "DPFFilter", "DPFCapture",
+                "DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFCapture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -47,7 +47,8 @@ let package = Package(
             exclude: ["Golden"]),
         .testTarget(
             name: "DPFTrieTests",
-            dependencies: ["DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"]),
+            dependencies: ["DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"],
+            exclude: ["Golden"]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
         .testTarget(name: "DPFCommandsTests", dependencies: ["DPFCommands", "DPFTestSupport"]),
         // Cross-checks our reference evaluator against libpcap's compiler, packet for packet.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DPFFilter
 import DPFSyntax
+import DPFTrie
 
 /// `dpf compile FILE.dpf... [--emit ast|tree] [--json]`.
 struct CompileCommand: ParsableCommand {
@@ -8,15 +9,18 @@ struct CompileCommand: ParsableCommand {
         commandName: "compile",
         abstract: "Check filter files and print a stage of their compilation.",
         discussion: """
-            Without --emit, checks the files and prints a one-line summary. --emit ast prints the parsed
-            syntax tree (parsing only); --emit tree runs semantic analysis and prints the normalised
-            filter trees.
+            Without --emit, checks the files (including overlaps between apps) and prints a one-line
+            summary. --emit ast prints the parsed syntax tree (parsing only); --emit tree the normalised
+            filter trees (after semantic analysis); --emit trie the merged decision trie; --emit stats
+            its size.
             """
     )
 
     enum Stage: String, ExpressibleByArgument, CaseIterable {
         case ast
         case tree
+        case trie
+        case stats
     }
 
     @Argument(help: "Filter files (.dpf).")
@@ -49,8 +53,20 @@ struct CompileCommand: ParsableCommand {
             console.out(
                 json ? JSONOutput.filterSet(set).serialized() : TreePrinter.dump(set),
                 terminator: json ? "\n" : "")
+        case .trie?:
+            let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
+            let trie = try FilterLoader.buildTrie(set)
+            console.out(
+                json ? JSONValue.object([("trie", .string(trie.dump()))]).serialized() : trie.dump(),
+                terminator: json ? "\n" : "")
+        case .stats?:
+            let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
+            let statistics = try FilterLoader.buildTrie(set).statistics
+            console.out(
+                json ? JSONOutput.statistics(statistics).serialized() : JSONOutput.statisticsText(statistics))
         case nil:
             let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
+            _ = try FilterLoader.buildTrie(set)
             let summary =
                 "\(set.apps.count) app\(set.apps.count == 1 ? "" : "s"), \(set.filterCount) filter\(set.filterCount == 1 ? "" : "s")"
             if json {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DPFFilter
+import DPFTrie
 import DPFWire
 import Foundation
 
@@ -8,7 +9,7 @@ import Foundation
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Compile filters (default: filters/*.dpf) and evaluate them over built-in packets."
+        abstract: "Compile filters (default: filters/*.dpf) into one trie and demultiplex built-in packets."
     )
 
     @Argument(help: "Filter files; default: every .dpf file in ./filters.")
@@ -20,48 +21,73 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         let paths = try files.isEmpty ? DemoCommand.defaultFilterFiles() : files
         let set = try FilterLoader.analyze(paths, linkType: .ethernet)
+        let trie = try FilterLoader.buildTrie(set)
         let samples = DemoTraffic.samples
-        let matches = samples.map { ReferenceEvaluator.matchingFilters(set, $0.packet) }
-        let unmatched = matches.filter(\.isEmpty).count
+        let verdicts = samples.map { trie.verdict(for: $0.packet) }
+        // The walker is checked against the delivery rule applied to the reference evaluator.
+        let disagreements = zip(samples, verdicts).filter { trie.referenceVerdict(for: $0.packet) != $1 }
+            .count
+        guard disagreements == 0 else {
+            throw CommandFailure(
+                .badInput,
+                "the trie walker disagrees with the reference evaluator on \(disagreements) packets")
+        }
+        let name = { (id: FilterID) in trie.filter(id)!.name }
+        let unmatched = verdicts.filter { $0.owner == nil }.count
         let console = Console.current
         if json {
-            console.out(report(set, samples: samples, matches: matches, unmatched: unmatched).serialized())
+            console.out(report(set, trie: trie, verdicts: verdicts, unmatched: unmatched).serialized())
             return
         }
         console.out(
-            "Compiled \(set.apps.count) apps, \(set.filterCount) filters from \(paths.count) files (link type ethernet)."
+            "Compiled \(set.apps.count) apps, \(set.filterCount) filters from \(paths.count) files into one trie (link type ethernet)."
         )
-        console.out("Evaluating \(samples.count) built-in packets with the reference evaluator:\n")
+        console.out("Demultiplexing \(samples.count) built-in packets with the trie walker:\n")
         for (index, sample) in samples.enumerated() {
-            let describe = PacketDescription.summary(sample.packet)
+            let verdict = verdicts[index]
+            var delivery = verdict.owner.map(name) ?? "unmatched"
+            if !verdict.taps.isEmpty {
+                delivery += "  + copies: " + verdict.taps.map(name).joined(separator: ", ")
+            }
             console.out(
-                pad("\(index + 1)", 3) + "  " + pad(describe, 58) + "  "
-                    + (matches[index].isEmpty ? "-" : matches[index].joined(separator: ", ")))
+                pad("\(index + 1)", 3) + "  " + pad(PacketDescription.summary(sample.packet), 58) + "  "
+                    + delivery)
             console.out("     (\(sample.note))")
         }
-        console.out("\nPackets accepted, per filter:")
-        for (app, filter) in set.allFilters {
-            let count = matches.filter { $0.contains(filter.name) }.count
-            let kind = app.isTap ? "tap" : "priority \(app.priority)"
-            console.out("  " + pad(filter.name, 24) + pad(kind, 14) + "\(count)")
+        console.out("\nPackets delivered, per app:")
+        for (app, owned, copies) in deliveries(set, trie: trie, verdicts: verdicts) {
+            console.out(
+                "  " + pad(app.name, 12) + pad(app.isTap ? "tap" : "priority \(app.priority)", 14)
+                    + (app.isTap ? "\(copies) copies" : "\(owned)"))
         }
-        console.out("  " + pad("(no filter)", 38) + "\(unmatched)")
+        console.out("  " + pad("(unmatched)", 26) + "\(unmatched)")
+        console.out("\nThe trie walker agreed with the reference evaluator on all \(samples.count) packets.")
     }
 
-    private func report(_ set: FilterSet, samples: [DemoTraffic.Sample], matches: [[String]], unmatched: Int)
+    private func deliveries(_ set: FilterSet, trie: DecisionTrie, verdicts: [Verdict]) -> [(
+        AppFilters, owned: Int, copies: Int
+    )] {
+        let app = { (id: FilterID) in trie.filter(id)!.app }
+        return set.apps.map { entry in
+            let owned = verdicts.filter { $0.owner.map(app) == entry.name }.count
+            let copies = verdicts.filter { $0.taps.contains { app($0) == entry.name } }.count
+            return (entry, owned, copies)
+        }
+    }
+
+    private func report(_ set: FilterSet, trie: DecisionTrie, verdicts: [Verdict], unmatched: Int)
         -> JSONValue
     {
         .object([
-            ("packets", .int(samples.count)),
+            ("packets", .int(verdicts.count)),
             ("unmatched", .int(unmatched)),
             (
-                "filters",
+                "apps",
                 .array(
-                    set.allFilters.map { app, filter in
+                    deliveries(set, trie: trie, verdicts: verdicts).map { app, owned, copies in
                         .object([
-                            ("name", .string(filter.name)), ("app", .string(app.name)),
-                            ("tap", .bool(app.isTap)),
-                            ("accepted", .int(matches.filter { $0.contains(filter.name) }.count)),
+                            ("name", .string(app.name)), ("tap", .bool(app.isTap)),
+                            ("delivered", .int(app.isTap ? copies : owned)),
                         ])
                     })
             ),

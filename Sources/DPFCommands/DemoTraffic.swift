@@ -23,7 +23,7 @@ enum DemoTraffic {
         Sample(
             note: "HTTPS over IPv6",
             packet: PacketBuilder.ethernet().ipv6(src: ip6("2001:db8:1::7"), dst: ip6("2001:db8:2::443"))
-                .tcp(sourcePort: 40_003, destinationPort: 443, flags: TCPFlags.syn).packet),
+                .tcp(sourcePort: 40_003, destinationPort: 443).packet),
         Sample(
             note: "DNS query",
             packet: PacketBuilder.ethernet().ipv4(src: ip("10.0.0.9"), dst: ip("10.0.0.53"))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DPFFilter
 import DPFSyntax
+import DPFTrie
 import DPFWire
 
 #if canImport(Glibc)
@@ -74,6 +75,18 @@ enum FilterLoader {
             try report(error.diagnostics)
             preconditionFailure("report(_:) throws for a non-empty error list")
         }
+    }
+
+    /// Merges a filter set into the decision trie; refused filters are printed and stop with status 1.
+    static func buildTrie(_ set: FilterSet) throws(CommandFailure) -> DecisionTrie {
+        let (trie, errors) = TrieBuilder.build(set)
+        guard errors.isEmpty else {
+            for error in errors { Console.current.err(error.description) }
+            throw CommandFailure(
+                .badInput,
+                "\(errors.count) filter\(errors.count == 1 ? "" : "s") refused; nothing was compiled")
+        }
+        return trie
     }
 
     /// Prints diagnostics, errors first in file order; throws if there was an error.

@@ -1,5 +1,6 @@
 import DPFFilter
 import DPFSyntax
+import DPFTrie
 
 /// The `--json` forms of the ASTs and filter trees.
 enum JSONOutput {
@@ -95,5 +96,34 @@ enum JSONOutput {
             ("value", .int(Int(atom.value))),
             ("text", .string(TreePrinter.describe(atom))),
         ])
+    }
+
+    static func statistics(_ statistics: TrieStatistics) -> JSONValue {
+        .object([
+            ("filters", .int(statistics.filters)), ("paths", .int(statistics.paths)),
+            ("nodes", .int(statistics.nodes)),
+            ("tests", .int(statistics.tests)), ("hash_nodes", .int(statistics.hashNodes)),
+            ("depth", .int(statistics.depth)),
+            ("bytes", .int(statistics.bytes)),
+            (
+                "apps",
+                .array(
+                    statistics.filtersPerApp.map {
+                        .object([("name", .string($0.app)), ("filters", .int($0.filters))])
+                    })
+            ),
+        ])
+    }
+
+    static func statisticsText(_ statistics: TrieStatistics) -> String {
+        var lines = [
+            "filters     \(statistics.filters)", "paths       \(statistics.paths)",
+            "nodes       \(statistics.nodes)",
+            "tests       \(statistics.tests)", "hash nodes  \(statistics.hashNodes)",
+            "depth       \(statistics.depth)",
+            "bytes       \(statistics.bytes)", "per app:",
+        ]
+        lines += statistics.filtersPerApp.map { "  \($0.app)  \($0.filters)" }
+        return lines.joined(separator: "\n")
     }
 }

@@ -24,12 +24,18 @@ public struct AppFilters: Sendable, Equatable {
     public var priority: Int
     public var isTap: Bool
     public var filters: [Filter]
+    /// For each of this app's filters (by full name), the apps allowed to take packets from it.
+    public var grants: [String: Set<String>]
 
-    public init(name: String, priority: Int = 0, isTap: Bool = false, filters: [Filter]) {
+    public init(
+        name: String, priority: Int = 0, isTap: Bool = false, filters: [Filter],
+        grants: [String: Set<String>] = [:]
+    ) {
         self.name = name
         self.priority = priority
         self.isTap = isTap
         self.filters = filters
+        self.grants = grants
     }
 }
 

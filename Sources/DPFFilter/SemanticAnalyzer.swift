@@ -123,8 +123,24 @@ public struct SemanticAnalyzer {
                 }
             }
         }
+        var grants: [String: Set<String>] = [:]
+        for grant in app.grants {
+            for label in grant.filters {
+                let granted =
+                    label == "*" ? filters.map(\.name) : filters.filter { $0.label == label }.map(\.name)
+                if label != "*" && labels[label] == nil {
+                    errors.append(
+                        Diagnostic(
+                            .error,
+                            "grant names '\(label)', which is not a filter label of app '\(app.name)'",
+                            at: grant.range,
+                            in: source))
+                }
+                for name in granted { grants[name, default: []].formUnion(grant.apps) }
+            }
+        }
         let result = AppFilters(
-            name: app.name, priority: app.priority ?? 0, isTap: app.isTap, filters: filters)
+            name: app.name, priority: app.priority ?? 0, isTap: app.isTap, filters: filters, grants: grants)
         return (errors.isEmpty ? result : nil, errors, warnings)
     }
 

@@ -18,11 +18,13 @@ public struct AppDecl: Sendable, Equatable {
     public var priority: Int?
     public var isTap: Bool
     public var filters: [FilterDecl]
+    public var grants: [GrantDecl]
     @NotCompared public var nameRange: SourceRange
     @NotCompared public var range: SourceRange
 
     public init(
         name: String, priority: Int? = nil, isTap: Bool = false, filters: [FilterDecl],
+        grants: [GrantDecl] = [],
         nameRange: SourceRange = SourceRange(start: 0, end: 0),
         range: SourceRange = SourceRange(start: 0, end: 0)
     ) {
@@ -30,7 +32,23 @@ public struct AppDecl: Sendable, Equatable {
         self.priority = priority
         self.isTap = isTap
         self.filters = filters
+        self.grants = grants
         self.nameRange = nameRange
+        self.range = range
+    }
+}
+
+/// `grant LABEL, LABEL to APP, APP` (or `grant * to APP`): the app lets those apps install filters
+/// that take packets from the named filters (the file form of presenting a filter's guard).
+public struct GrantDecl: Sendable, Equatable {
+    /// Filter labels of this app; `["*"]` for all of them.
+    public var filters: [String]
+    public var apps: [String]
+    @NotCompared public var range: SourceRange
+
+    public init(filters: [String], apps: [String], range: SourceRange = SourceRange(start: 0, end: 0)) {
+        self.filters = filters
+        self.apps = apps
         self.range = range
     }
 }

@@ -15,6 +15,11 @@ public enum ASTDumper {
                 case .pcap(let text): lines.append("    (filter \(label) (pcap \(ASTPrinter.quote(text))))")
                 }
             }
+            for grant in app.grants {
+                lines.append(
+                    "    (grant (\(grant.filters.joined(separator: " "))) (\(grant.apps.joined(separator: " "))))"
+                )
+            }
             lines[lines.count - 1] += ")"
         }
         lines[lines.count - 1] += ")"

@@ -13,6 +13,7 @@ public enum ASTPrinter {
         if app.isTap { header += " tap" }
         var lines = [header + " {"]
         for filter in app.filters { lines.append("    " + print(filter)) }
+        for grant in app.grants { lines.append("    " + print(grant)) }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -23,6 +24,10 @@ public enum ASTPrinter {
         case .expression(let expr): return prefix + print(expr)
         case .pcap(let text): return prefix + "pcap " + quote(text)
         }
+    }
+
+    public static func print(_ grant: GrantDecl) -> String {
+        "grant \(grant.filters.joined(separator: ", ")) to \(grant.apps.joined(separator: ", "))"
     }
 
     public static func print(_ expr: Expr) -> String { print(expr, context: .or) }

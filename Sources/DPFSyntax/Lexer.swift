@@ -48,6 +48,7 @@ public struct Lexer {
         case UInt8(ascii: ";"): return make(.semicolon, from: start)
         case UInt8(ascii: ","): return make(.comma, from: start)
         case UInt8(ascii: "/"): return make(.slash, from: start)
+        case UInt8(ascii: "*"): return make(.star, from: start)
         case UInt8(ascii: "\""): return lexString(from: start)
         case UInt8(ascii: "="):
             if peek() == UInt8(ascii: "=") { position += 1 }

@@ -9,7 +9,7 @@ public struct Parser {
     public static let protocolPredicates: Set<String> = [
         "eth", "vlan", "arp", "ip4", "ip6", "tcp", "udp", "icmp4", "icmp6",
     ]
-    static let keywords: Set<String> = ["and", "or", "not", "in", "app", "priority", "tap", "pcap"]
+    static let keywords: Set<String> = ["and", "or", "not", "in", "app", "priority", "tap", "pcap", "grant"]
     public static let maximumPriority = 65535
     /// Deeper nesting is refused rather than risking the stack on hostile input.
     public static let maximumNesting = 200
@@ -163,13 +163,14 @@ public struct Parser {
         }
         while tokens[index].kind == .newline { index += 1 }
         _ = try expect(.leftBrace, "'{' to open app '\(name.text)'")
-        let filters = parseFilters(appName: name.text)
+        let (filters, grants) = parseFilters(appName: name.text)
         guard current.kind == .rightBrace else {
             try fail("expected '}' to close app '\(name.text)', found \(describe(current))")
         }
         let close = advance()
         return AppDecl(
-            name: name.text, priority: priority, isTap: isTap, filters: filters, nameRange: name.range,
+            name: name.text, priority: priority, isTap: isTap, filters: filters, grants: grants,
+            nameRange: name.range,
             range: SourceRange(start: appKeyword.range.start, end: close.range.end))
     }
 
@@ -188,21 +189,65 @@ public struct Parser {
         return Int(value)
     }
 
-    private mutating func parseFilters(appName: String) -> [FilterDecl] {
+    private mutating func parseFilters(appName: String) -> ([FilterDecl], [GrantDecl]) {
         var filters: [FilterDecl] = []
+        var grants: [GrantDecl] = []
         while true {
             skipSeparators()
             if current.kind == .rightBrace || current.kind == .endOfFile
                 || (current.isWord("app") && parenDepth == 0)
             {
-                return filters
+                return (filters, grants)
             }
             do {
-                filters.append(try parseFilter())
+                if current.isWord("grant") {
+                    grants.append(try parseGrant())
+                } else {
+                    filters.append(try parseFilter())
+                }
             } catch {
                 recoverToNextFilter()
             }
         }
+    }
+
+    /// `grant LABEL[, LABEL]... to APP[, APP]...`, or `grant * to ...`.
+    private mutating func parseGrant() throws(Failure) -> GrantDecl {
+        let keyword = advance()
+        let filters: [String]
+        if current.kind == .star {
+            advance()
+            filters = ["*"]
+        } else {
+            if current.isWord("to") { try fail("expected a filter label or '*' after 'grant', found 'to'") }
+            filters = try parseNameList("a filter label or '*' after 'grant'")
+        }
+        guard current.isWord("to") else {
+            try fail("expected 'to' and the apps the grant is for, found \(describe(current))")
+        }
+        advance()
+        let apps = try parseNameList("an app name after 'to'")
+        guard [.newline, .semicolon, .rightBrace, .endOfFile].contains(tokens[index].kind) else {
+            try fail("expected ',' or the end of the grant, found \(describe(current))")
+        }
+        return GrantDecl(
+            filters: filters, apps: apps,
+            range: SourceRange(start: keyword.range.start, end: tokens[index - 1].range.end))
+    }
+
+    private mutating func parseNameList(_ what: String) throws(Failure) -> [String] {
+        var names: [String] = []
+        repeat {
+            if !names.isEmpty { advance() }
+            let token = current
+            guard token.kind == .word, isIdentifier(token.text), !token.text.contains("."),
+                !Parser.keywords.contains(token.text)
+            else {
+                try fail("expected \(what), found \(describe(token))")
+            }
+            names.append(advance().text)
+        } while current.kind == .comma
+        return names
     }
 
     private mutating func recoverToNextFilter() {

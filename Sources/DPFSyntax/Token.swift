@@ -7,7 +7,7 @@ public struct Token: Sendable, Equatable {
         case label
         case string
         case leftParen, rightParen, leftBrace, rightBrace, leftBracket, rightBracket
-        case colon, semicolon, comma, dotDot, slash
+        case colon, semicolon, comma, dotDot, slash, star
         case equal, notEqual, less, lessEqual, greater, greaterEqual
         case ampersand, andAnd, orOr, bang
         case newline

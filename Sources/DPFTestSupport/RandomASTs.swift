@@ -27,11 +27,21 @@ public struct RandomASTs {
 
     public mutating func app(name: String) -> AppDecl {
         let filters = (0..<Int.random(in: 0...3, using: &generator)).map { _ in filter() }
+        let grants = (0..<Int.random(in: 0...2, using: &generator)).map { _ in grant() }
         return AppDecl(
             name: name,
             priority: generator.chance(0.5)
                 ? Int.random(in: 0...Parser.maximumPriority, using: &generator) : nil,
-            isTap: generator.chance(0.3), filters: filters)
+            isTap: generator.chance(0.3), filters: filters, grants: grants)
+    }
+
+    public mutating func grant() -> GrantDecl {
+        let labels = (0..<Int.random(in: 1...2, using: &generator)).map { _ in
+            generator.pick(RandomASTs.names)
+        }
+        let apps = (0..<Int.random(in: 1...2, using: &generator)).map { _ in generator.pick(RandomASTs.names)
+        }
+        return GrantDecl(filters: generator.chance(0.3) ? ["*"] : labels, apps: apps)
     }
 
     public mutating func filter() -> FilterDecl {

@@ -49,36 +49,90 @@ extension DecisionTrie {
         filterIDs[name] = nil
     }
 
-    private func checkConflicts(
-        name: String, app: String, priority: Int, paths: [FilterPath], guards: [FilterGuard]
-    ) throws(TrieError) {
+    /// How a new exclusive filter relates to an installed one of another app on the packets both
+    /// may match.
+    public struct Collision: Sendable {
+        public enum Kind: Sendable {
+            /// The new filter ranks higher, so it would take those packets.
+            case wouldSteal
+            /// The installed filter ranks higher and keeps them.
+            case wouldLose
+            /// Neither ranks higher: the delivery rule cannot choose.
+            case tie
+        }
+
+        public let kind: Kind
+        public let other: FilterID
+        /// Specificity of the new filter's path and of the installed path that collide.
+        public let specificity: Int
+        public let otherSpecificity: Int
+    }
+
+    /// Every collision of an exclusive filter of `app` at `priority` with installed exclusive
+    /// filters of other apps (one per colliding filter, the worst kind first: tie, steal, lose).
+    public func collisions(app: String, priority: Int, paths: [FilterPath]) -> [Collision] {
+        var worst: [Int32: Collision] = [:]
+        let severity = { (kind: Collision.Kind) in kind == .tie ? 2 : kind == .wouldSteal ? 1 : 0 }
         for path in paths {
             for other in overlappingPaths(path) {
                 let record = pathRecords[Int(other)]
-                guard let victim = filters[Int(record.filter)], !victim.isTap, victim.app != app else {
-                    continue
-                }
+                guard let installed = filters[Int(record.filter)], !installed.isTap, installed.app != app
+                else { continue }
                 let ours = (priority, path.specificity)
-                let theirs = (victim.priority, Int(record.specificity))
-                if ours == theirs {
-                    let identical = Set(victim.paths) == Set(paths)
-                    throw TrieError(
-                        .tie,
-                        identical
-                            ? "filter '\(name)' is identical to filter '\(victim.name)' of app '\(victim.app)' at the same priority \(priority); give one of them a different priority"
-                            : "filter '\(name)' overlaps filter '\(victim.name)' of app '\(victim.app)' with the same priority \(priority) and specificity \(path.specificity), so neither would own the packets both match; give one of them a different priority",
-                        conflictingFilter: victim.name)
-                }
-                if ours > theirs && !guards.contains(victim.filterGuard) {
-                    let reason =
-                        priority > victim.priority
-                        ? "has a higher priority (\(priority) > \(victim.priority))"
-                        : "is more specific (\(path.specificity) > \(record.specificity) header bits)"
-                    throw TrieError(
-                        .wouldSteal,
-                        "filter '\(name)' would take packets from filter '\(victim.name)' of app '\(victim.app)': it overlaps it and \(reason); app '\(victim.app)' must grant it",
-                        conflictingFilter: victim.name)
-                }
+                let theirs = (installed.priority, Int(record.specificity))
+                let kind: Collision.Kind = ours == theirs ? .tie : ours > theirs ? .wouldSteal : .wouldLose
+                let collision = Collision(
+                    kind: kind, other: FilterID(rawValue: record.filter), specificity: path.specificity,
+                    otherSpecificity: Int(record.specificity))
+                if let previous = worst[record.filter], severity(previous.kind) >= severity(kind) { continue }
+                worst[record.filter] = collision
+            }
+        }
+        return worst.values.sorted { (severity($0.kind), $1.other) > (severity($1.kind), $0.other) }
+    }
+
+    /// The error for a collision the installer has no right to.
+    public func refusal(
+        for collision: Collision, name: String, app: String, priority: Int, paths: [FilterPath]
+    ) -> TrieError {
+        let other = filters[Int(collision.other.rawValue)]!
+        switch collision.kind {
+        case .tie:
+            let identical = Set(other.paths) == Set(paths)
+            return TrieError(
+                .tie,
+                identical
+                    ? "filter '\(name)' is identical to filter '\(other.name)' of app '\(other.app)' at the same priority \(priority); give one of them a different priority"
+                    : "filter '\(name)' overlaps filter '\(other.name)' of app '\(other.app)' with the same priority \(priority) and specificity \(collision.specificity), so neither would own the packets both match; give one of them a different priority",
+                conflictingFilter: other.name)
+        case .wouldSteal:
+            let reason =
+                priority > other.priority
+                ? "has a higher priority (\(priority) > \(other.priority))"
+                : "is more specific (\(collision.specificity) > \(collision.otherSpecificity) header bits)"
+            return TrieError(
+                .wouldSteal,
+                "filter '\(name)' would take packets from filter '\(other.name)' of app '\(other.app)': it overlaps it and \(reason); app '\(other.app)' must grant it",
+                conflictingFilter: other.name)
+        case .wouldLose:
+            return TrieError(
+                .wouldSteal,
+                "filter '\(other.name)' of app '\(other.app)' would take packets from filter '\(name)': it overlaps it and ranks higher; app '\(app)' must grant it",
+                conflictingFilter: other.name)
+        }
+    }
+
+    private func checkConflicts(
+        name: String, app: String, priority: Int, paths: [FilterPath], guards: [FilterGuard]
+    ) throws(TrieError) {
+        for collision in collisions(app: app, priority: priority, paths: paths) {
+            switch collision.kind {
+            case .tie:
+                throw refusal(for: collision, name: name, app: app, priority: priority, paths: paths)
+            case .wouldSteal where !guards.contains(filters[Int(collision.other.rawValue)]!.filterGuard):
+                throw refusal(for: collision, name: name, app: app, priority: priority, paths: paths)
+            default:
+                continue
             }
         }
     }

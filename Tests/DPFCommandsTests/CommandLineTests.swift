@@ -106,6 +106,39 @@ import Testing
         )
     }
 
+    @Test func emitTrieAndStats() throws {
+        let trie = dpf("compile", example("dns.dpf"), "--emit", "trie")
+        #expect(trie.status == 0)
+        #expect(trie.out.hasPrefix("u16[12]  [hash 2]\n  == 0x0800\n"))
+        #expect(trie.out.contains("=> dns.1 (app dns, priority 0, specificity 53)"))
+        let stats = dpf("compile", example("web.dpf"), example("dns.dpf"), "--emit", "stats", "--json")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(stats.out.utf8)) as? [String: Any])
+        #expect(object["filters"] as? Int == 4)
+        let apps = (object["apps"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+        #expect(apps == ["dns", "synguard", "web"])
+    }
+
+    @Test func overlapsWithoutAGrantAreRefused() throws {
+        let path = try temporaryFilterFile(
+            "app a {\n    tcp.dport == 80\n}\napp b priority 5 {\n    web: tcp.dport == 80 and ip4\n}\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let run = dpf("compile", path)
+        #expect(run.status == 1)
+        #expect(
+            run.err == """
+                \(path):5:5: error: filter 'b.web' would take packets from filter 'a.1' of app 'a': it overlaps it and \
+                has a higher priority (5 > 0); app 'a' must grant it
+                dpf: 1 filter refused; nothing was compiled
+
+                """)
+        let granted = try temporaryFilterFile(
+            "app a {\n    tcp.dport == 80\n    grant * to b\n}\napp b priority 5 {\n    web: tcp.dport == 80 and ip4\n}\n"
+        )
+        defer { try? FileManager.default.removeItem(atPath: granted) }
+        #expect(dpf("compile", granted).status == 0)
+    }
+
     @Test func demoEvaluatesTheExamples() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.filtersDirectory).filter {
             $0.hasSuffix(".dpf")
@@ -115,14 +148,14 @@ import Testing
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(console.standardOutput.utf8)) as? [String: Any])
         #expect(object["packets"] as? Int == 16)
-        #expect(object["unmatched"] as? Int == 4)
-        let filters = try #require(object["filters"] as? [[String: Any]])
-        let accepted = Dictionary(
-            uniqueKeysWithValues: filters.map { ($0["name"] as! String, $0["accepted"] as! Int) })
-        #expect(accepted["web.http"] == 3)
-        #expect(accepted["dns.1"] == 2)
-        #expect(accepted["sniffer.icmp"] == 2)
-        #expect(accepted["carrier.1"] == 1)
-        #expect(accepted["ndp.advert"] == 0)
+        #expect(object["unmatched"] as? Int == 6)
+        let apps = try #require(object["apps"] as? [[String: Any]])
+        let delivered = Dictionary(
+            uniqueKeysWithValues: apps.map { ($0["name"] as! String, $0["delivered"] as! Int) })
+        #expect(
+            delivered == [
+                "dns": 2, "v6web": 1, "ndp": 1, "sniffer": 3, "voice": 1, "guests": 1, "carrier": 1, "web": 2,
+                "synguard": 1,
+            ])
     }
 }

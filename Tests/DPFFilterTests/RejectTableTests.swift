@@ -107,6 +107,24 @@ import Testing
             expected: "1:11: error: unexpected non-ASCII character; filters are written in ASCII"),
     ]
 
+    static let grants: [Case] = [
+        Case(
+            source: "app web {\n  tcp\n  grant x to b\n}",
+            expected: "3:3: error: grant names 'x', which is not a filter label of app 'web'"),
+        Case(
+            source: "app web { tcp; grant to b }",
+            expected: "1:22: error: expected a filter label or '*' after 'grant', found 'to'"),
+        Case(
+            source: "app web { tcp; grant * b }",
+            expected: "1:24: error: expected 'to' and the apps the grant is for, found 'b'"),
+        Case(
+            source: "app web { tcp; grant * to }",
+            expected: "1:27: error: expected an app name after 'to', found '}'"),
+        Case(
+            source: "app web { a: tcp; grant a to b c }",
+            expected: "1:32: error: expected ',' or the end of the grant, found 'c'"),
+    ]
+
     static let semantic: [Case] = [
         Case(source: "app web { tcp.dprt == 80 }", expected: "1:11: error: unknown field 'tcp.dprt'"),
         Case(
@@ -217,7 +235,7 @@ import Testing
             linkType: .raw),
     ]
 
-    @Test(arguments: syntax + semantic)
+    @Test(arguments: syntax + semantic + grants)
     func rejects(_ rejection: Case) {
         let diagnostics = FrontEnd.diagnostics(rejection.source, linkType: rejection.linkType)
         #expect(diagnostics.first == rejection.expected)
