@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "dpf", targets: ["dpf"]),
-        .library(name: "DPFFrontEnd", targets: ["DPFWire", "DPFSyntax", "DPFFilter"]),
+        .library(name: "DPFCore", targets: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")

@@ -12,13 +12,22 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
+            name: "Trie",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "DPFCore", package: "DPF"),
+            ],
+            path: "Benchmarks/Trie",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "FrontEnd",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "DPFFrontEnd", package: "DPF"),
+                .product(name: "DPFCore", package: "DPF"),
             ],
             path: "Benchmarks/FrontEnd",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
     ]
 )

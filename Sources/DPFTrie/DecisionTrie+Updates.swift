@@ -28,12 +28,13 @@ extension DecisionTrie {
         let index: Int32 = freeFilters.popLast() ?? Int32(filters.count)
         let filterGuard = FilterGuard(filter: FilterID(rawValue: index), secret: secrets.next())
         let record = InstalledFilter(
-            name: name, app: app, priority: priority, isTap: isTap, paths: paths, sequence: nextSequence,
-            filterGuard: filterGuard,
-            pathIDs: [])
+            name: name, app: app, priority: priority, isTap: isTap, tree: tree, sequence: nextSequence,
+            filterGuard: filterGuard)
         nextSequence += 1
         if Int(index) == filters.count { filters.append(record) } else { filters[Int(index)] = record }
-        filters[Int(index)]!.pathIDs = paths.map { insertPath($0, filter: index) }
+        var firstPath: Int32 = -1
+        for path in paths { firstPath = insertPath(path, filter: index, nextOfFilter: firstPath) }
+        filters[Int(index)]!.firstPath = firstPath
         filterIDs[name] = FilterID(rawValue: index)
         return filterGuard
     }
@@ -43,7 +44,12 @@ extension DecisionTrie {
         guard let id = filterIDs[name], let filter = filters[Int(id.rawValue)] else {
             throw TrieError(.unknownFilter, "no filter named '\(name)' is installed")
         }
-        for (path, pathID) in zip(filter.paths, filter.pathIDs) { removePath(path, id: pathID) }
+        var pathID = filter.firstPath
+        while pathID >= 0 {
+            let next = pathRecords[Int(pathID)].nextOfFilter
+            removePath(pathID)
+            pathID = next
+        }
         filters[Int(id.rawValue)] = nil
         freeFilters.append(id.rawValue)
         filterIDs[name] = nil

@@ -1,6 +1,10 @@
 import DPFFilter
 import DPFWire
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Identifies an installed filter.
 public struct FilterID: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let rawValue: Int32
@@ -21,11 +25,17 @@ public struct InstalledFilter: Sendable {
     public let app: String
     public let priority: Int
     public let isTap: Bool
-    public let paths: [FilterPath]
+    /// The filter as installed; its paths are re-derived from it when needed (messages, tests),
+    /// so the trie does not keep a second copy of every literal.
+    public let tree: FilterTree
     /// Install order, the final tie-break between two filters of the same app.
     let sequence: UInt64
     let filterGuard: FilterGuard
-    var pathIDs: [Int32]
+    /// First of the filter's path records, chained through `PathRecord.nextOfFilter`.
+    var firstPath: Int32 = -1
+
+    /// The filter's paths, expanded again from its tree.
+    public var paths: [FilterPath] { (try? PathExpansion.paths(of: tree)) ?? [] }
 }
 
 /// Every app's filters merged into one decision trie (DPF's shared trie). Each filter becomes
@@ -43,6 +53,12 @@ public final class DecisionTrie {
         /// Paths through this node; the node goes when it reaches zero.
         var references: Int32 = 0
         var depth: Int32 = 0
+        /// The node above, the group holding the edge to this node, and (for an equality edge)
+        /// its value: enough to unlink the node from the bottom up.
+        var parent: Int32 = -1
+        var parentGroup: Int32 = -1
+        var edgeValue: UInt32 = 0
+        var isEqualityEdge = false
     }
 
     struct Group {
@@ -63,6 +79,9 @@ public final class DecisionTrie {
     struct PathRecord {
         var filter: Int32
         var specificity: Int32
+        /// The node where the path ends.
+        var leaf: Int32
+        var nextOfFilter: Int32
     }
 
     public let linkType: LinkType
@@ -82,7 +101,7 @@ public final class DecisionTrie {
     var freeFilters: [Int32] = []
     var filterIDs: [String: FilterID] = [:]
     var nextSequence: UInt64 = 0
-    var secrets = SystemRandomNumberGenerator()
+    var secrets = GuardSecrets()
 
     static let root: Int32 = 0
 
@@ -138,10 +157,10 @@ public final class DecisionTrie {
 
     /// The group of `node` that tests `key`, if any.
     func group(of node: Int32, testing key: TestKey) -> Int32? {
-        guard let keyID = keyIDs[key] else { return nil }
+        // A node has few groups: comparing keys beats hashing one.
         var index = nodes[Int(node)].firstGroup
         while index >= 0 {
-            if groups[Int(index)].key == keyID { return index }
+            if keys[Int(groups[Int(index)].key)] == key { return index }
             index = groups[Int(index)].next
         }
         return nil
@@ -153,7 +172,7 @@ public final class DecisionTrie {
     }
 
     /// Adds one path, creating the nodes it needs; returns the path's id.
-    func insertPath(_ path: FilterPath, filter: Int32) -> Int32 {
+    func insertPath(_ path: FilterPath, filter: Int32, nextOfFilter: Int32) -> Int32 {
         var node = DecisionTrie.root
         nodes[Int(node)].references += 1
         for literal in path.literals {
@@ -172,7 +191,11 @@ public final class DecisionTrie {
             if let existing = child(in: groupIndex, for: literal) {
                 next = existing
             } else {
-                next = allocate(Node(depth: nodes[Int(node)].depth + 1), in: &nodes, free: &freeNodes)
+                let fresh = Node(
+                    depth: nodes[Int(node)].depth + 1, parent: node, parentGroup: groupIndex,
+                    edgeValue: literal.atom.value,
+                    isEqualityEdge: literal.isEquality)
+                next = allocate(fresh, in: &nodes, free: &freeNodes)
                 if literal.isEquality {
                     groups[Int(groupIndex)].equalities.set(next, for: literal.atom.value)
                 } else {
@@ -183,38 +206,36 @@ public final class DecisionTrie {
             node = next
         }
         let pathID = allocate(
-            PathRecord(filter: filter, specificity: Int32(path.specificity)), in: &pathRecords,
+            PathRecord(
+                filter: filter, specificity: Int32(path.specificity), leaf: node, nextOfFilter: nextOfFilter),
+            in: &pathRecords,
             free: &freePaths)
         nodes[Int(node)].firstAccept = allocate(
             Accept(path: pathID, next: nodes[Int(node)].firstAccept), in: &accepts, free: &freeAccepts)
         return pathID
     }
 
-    /// Removes one path, freeing every node, group and key no other path uses.
-    func removePath(_ path: FilterPath, id pathID: Int32) {
-        var chain: [(node: Int32, group: Int32, literal: Literal)] = []
-        var node = DecisionTrie.root
-        for literal in path.literals {
-            let groupIndex = group(of: node, testing: literal.key)!
-            chain.append((node, groupIndex, literal))
-            node = child(in: groupIndex, for: literal)!
-        }
+    /// Removes one path, freeing every node, group and key no other path uses; climbs from the
+    /// path's leaf, so the work is the path's length.
+    func removePath(_ pathID: Int32) {
+        var node = pathRecords[Int(pathID)].leaf
         unlinkAccept(pathID, at: node)
         freePaths.append(pathID)
         nodes[Int(DecisionTrie.root)].references -= 1
-        var below = node
-        for (parent, groupIndex, literal) in chain.reversed() {
-            nodes[Int(below)].references -= 1
-            if nodes[Int(below)].references == 0 {
-                freeNodes.append(below)
-                if literal.isEquality {
-                    groups[Int(groupIndex)].equalities.remove(literal.atom.value)
+        while node != DecisionTrie.root {
+            let below = nodes[Int(node)]
+            nodes[Int(node)].references -= 1
+            if below.references == 1 {
+                let groupIndex = below.parentGroup
+                if below.isEqualityEdge {
+                    groups[Int(groupIndex)].equalities.remove(below.edgeValue)
                 } else {
-                    groups[Int(groupIndex)].others.removeAll { $0.literal == literal }
+                    groups[Int(groupIndex)].others.removeAll { $0.child == node }
                 }
-                if groups[Int(groupIndex)].edgeCount == 0 { unlinkGroup(groupIndex, from: parent) }
+                freeNodes.append(node)
+                if groups[Int(groupIndex)].edgeCount == 0 { unlinkGroup(groupIndex, from: below.parent) }
             }
-            below = parent
+            node = below.parent
         }
     }
 
@@ -249,5 +270,27 @@ public final class DecisionTrie {
         releaseKey(groups[Int(groupIndex)].key)
         groups[Int(groupIndex)] = Group(key: -1, next: -1, equalities: OpenAddressingTable(), others: [])
         freeGroups.append(groupIndex)
+    }
+}
+
+/// Unguessable guard secrets from the system's random source, fetched 64 at a time so installing
+/// a filter does not cost a system call.
+struct GuardSecrets {
+    private var buffer: [UInt64] = []
+
+    mutating func next() -> UInt64 {
+        if buffer.isEmpty {
+            buffer = [UInt64](repeating: 0, count: 64)
+            let filled = buffer.withUnsafeMutableBytes { bytes -> Int in
+                guard let urandom = fopen("/dev/urandom", "rb") else { return 0 }
+                defer { fclose(urandom) }
+                return fread(bytes.baseAddress, 1, bytes.count, urandom)
+            }
+            if filled != buffer.count * MemoryLayout<UInt64>.size {
+                var system = SystemRandomNumberGenerator()
+                buffer = buffer.map { _ in system.next() }
+            }
+        }
+        return buffer.removeLast()
     }
 }

@@ -9,10 +9,24 @@ public struct FilterPath: Sendable, Hashable {
     public let specificity: Int
 
     public init(literals: [Literal]) {
-        self.literals = literals.sorted()
-        var bits: [Load: UInt32] = [:]
-        for literal in literals { bits[literal.atom.load, default: 0] |= literal.atom.mask }
-        specificity = bits.values.reduce(0) { $0 + $1.nonzeroBitCount }
+        self.init(sortedLiterals: literals.sorted())
+    }
+
+    init(sortedLiterals literals: [Literal]) {
+        self.literals = literals
+        // Sorted literals keep each field's literals adjacent: OR their masks, count the bits.
+        var specificity = 0
+        var index = 0
+        while index < self.literals.count {
+            let load = self.literals[index].atom.load
+            var bits: UInt32 = 0
+            while index < self.literals.count && self.literals[index].atom.load == load {
+                bits |= self.literals[index].atom.mask
+                index += 1
+            }
+            specificity += bits.nonzeroBitCount
+        }
+        self.specificity = specificity
     }
 }
 
@@ -27,11 +41,11 @@ public enum PathExpansion {
     public static let maximumPaths = 64
 
     public static func paths(of tree: FilterTree) throws(ExpansionError) -> [FilterPath] {
-        var unique = Set<[Literal]>()
         var paths: [FilterPath] = []
         for conjunction in try expand(tree, negated: false) {
-            guard let literals = simplify(conjunction), unique.insert(literals).inserted else { continue }
-            paths.append(FilterPath(literals: literals))
+            guard let literals = simplify(conjunction), !paths.contains(where: { $0.literals == literals })
+            else { continue }
+            paths.append(FilterPath(sortedLiterals: literals))
         }
         return paths
     }
@@ -46,8 +60,19 @@ public enum PathExpansion {
         case .not(let child):
             return try expand(child, negated: !negated)
         case .and(let children) where !negated, .or(let children) where negated:
-            var product: [[Literal]] = [[]]
+            // Atoms (and negated atoms) join every alternative: collect them once, then multiply
+            // by the compound children only.
+            var shared: [Literal] = []
+            var compound: [FilterTree] = []
             for child in children {
+                switch child {
+                case .atom(let atom): shared.append(Literal(atom, negated: negated))
+                case .not(.atom(let atom)): shared.append(Literal(atom, negated: !negated))
+                default: compound.append(child)
+                }
+            }
+            var product: [[Literal]] = [shared]
+            for child in compound {
                 let alternatives = try expand(child, negated: negated)
                 guard product.count * alternatives.count <= maximumPaths else {
                     throw ExpansionError(paths: product.count * alternatives.count)
@@ -68,7 +93,7 @@ public enum PathExpansion {
     /// Sorted, without duplicates or literals another one implies; `nil` if two contradict.
     static func simplify(_ conjunction: [Literal]) -> [Literal]? {
         var kept: [Literal] = []
-        for literal in Set(conjunction).sorted() {
+        for literal in conjunction.sorted() where kept.last != literal {
             if kept.contains(where: { implies($0, literal) }) { continue }
             if kept.contains(where: { contradicts($0, literal) }) { return nil }
             kept.removeAll { implies(literal, $0) }
@@ -77,8 +102,17 @@ public enum PathExpansion {
         return kept.sorted()
     }
 
+    /// True when `a` and `b` cannot constrain each other: they read different bytes and neither
+    /// is a bytes-captured test. A cheap filter before the full comparison.
+    @inline(__always)
+    static func independent(_ a: Literal, _ b: Literal) -> Bool {
+        (a.atom.offset != b.atom.offset || a.atom.width != b.atom.width) && a.atom.mask != 0
+            && b.atom.mask != 0
+    }
+
     /// `a` true guarantees `b` true.
     static func implies(_ a: Literal, _ b: Literal) -> Bool {
+        if independent(a, b) { return false }
         switch (a.isNegated, b.isNegated) {
         case (false, false): return a == b || Normalizer.relate(fact: a.atom, atom: b.atom) == true
         case (true, true): return a == b
@@ -88,6 +122,7 @@ public enum PathExpansion {
 
     /// `a` and `b` cannot both hold (sound, not complete: `false` means "not proven").
     public static func contradicts(_ a: Literal, _ b: Literal) -> Bool {
+        if independent(a, b) { return false }
         switch (a.isNegated, b.isNegated) {
         case (false, false):
             return Normalizer.relate(fact: a.atom, atom: b.atom) == false
