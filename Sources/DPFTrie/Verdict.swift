@@ -39,24 +39,32 @@ extension DecisionTrie {
     /// The verdict the delivery rule gives when every installed filter's paths are evaluated one by
     /// one with the reference evaluator: the oracle the trie walker is tested against.
     public func referenceVerdict(for packet: Packet) -> Verdict {
-        var best: DeliveryRank.Candidate?
-        var taps: [FilterID] = []
-        for (id, filter) in installed {
-            let matching = filter.paths.filter { path in
-                path.literals.allSatisfy {
-                    ReferenceEvaluator.holds($0.atom, bytes: packet.bytes) != $0.isNegated
+        referenceVerdicts(for: [packet])[0]
+    }
+
+    /// `referenceVerdict(for:)` for many packets, expanding every filter's paths once.
+    public func referenceVerdicts(for packets: [Packet]) -> [Verdict] {
+        let expanded = installed.map { (id: $0.id, filter: $0.filter, paths: $0.filter.paths) }
+        return packets.map { packet in
+            var best: DeliveryRank.Candidate?
+            var taps: [FilterID] = []
+            for (id, filter, paths) in expanded {
+                let matching = paths.filter { path in
+                    path.literals.allSatisfy {
+                        ReferenceEvaluator.holds($0.atom, bytes: packet.bytes) != $0.isNegated
+                    }
                 }
+                guard let specificity = matching.map(\.specificity).max() else { continue }
+                if filter.isTap {
+                    taps.append(id)
+                    continue
+                }
+                let candidate = DeliveryRank.Candidate(
+                    filter: id.rawValue, priority: filter.priority, specificity: Int32(specificity),
+                    sequence: filter.sequence)
+                if best.map({ DeliveryRank.beats(candidate, $0) }) ?? true { best = candidate }
             }
-            guard let specificity = matching.map(\.specificity).max() else { continue }
-            if filter.isTap {
-                taps.append(id)
-                continue
-            }
-            let candidate = DeliveryRank.Candidate(
-                filter: id.rawValue, priority: filter.priority, specificity: Int32(specificity),
-                sequence: filter.sequence)
-            if best.map({ DeliveryRank.beats(candidate, $0) }) ?? true { best = candidate }
+            return Verdict(owner: best.map { FilterID(rawValue: $0.filter) }, taps: taps.sorted())
         }
-        return Verdict(owner: best.map { FilterID(rawValue: $0.filter) }, taps: taps.sorted())
     }
 }
