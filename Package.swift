@@ -26,6 +26,10 @@ let package = Package(
         .target(name: "DPFFilter", dependencies: ["DPFWire", "DPFSyntax"]),
         // Every app's filters merged into one decision trie; delivery and overlap rules; the trie walker.
         .target(name: "DPFTrie", dependencies: ["DPFFilter", "DPFWire"]),
+        // The demultiplexing ISA: verifier, interpreter, disassembler. Depends on nothing of the compiler.
+        .target(name: "DPFBytecode"),
+        // Lowers the decision trie to bytecode.
+        .target(name: "DPFCompiler", dependencies: ["DPFTrie", "DPFFilter", "DPFBytecode"]),
         // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
         .target(name: "DPFCapture", dependencies: ["DPFWire", "CPcap"]),
         // The command line, one struct per subcommand.
@@ -49,6 +53,12 @@ let package = Package(
             name: "DPFTrieTests",
             dependencies: ["DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"],
             exclude: ["Golden"]),
+        .testTarget(
+            name: "DPFBytecodeTests",
+            dependencies: [
+                "DPFBytecode", "DPFCompiler", "DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire",
+                "DPFTestSupport",
+            ]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
         .testTarget(name: "DPFCommandsTests", dependencies: ["DPFCommands", "DPFTestSupport"]),
         // Cross-checks our reference evaluator against libpcap's compiler, packet for packet.

@@ -1,0 +1,85 @@
+/// One fixed-width (20-byte) instruction word with pre-decoded operands. The ISA is built for
+/// demultiplexing, not general computation: fused load–mask–compare–branch tests, hash dispatch,
+/// packet-derived base registers, and accept records. Every jump goes forward, so every run ends.
+///
+/// Loads read `width` big-endian bytes at `R[base] + offset`; a load past the captured bytes, or
+/// from a base register whose own load failed, is *unreadable*: positive tests fail on it and
+/// negated tests pass, exactly as the reference evaluator treats an out-of-bounds atom.
+public struct Instruction: Sendable, Hashable {
+    public enum Opcode: UInt8, Sendable, CaseIterable {
+        /// `R[dst] = R[base] + ((load & mask) << scale)`; `dst` in `register`, `scale` in `aux`.
+        /// Only in the prologue.
+        case shift = 1
+        /// Continue if the masked load `relation` `value` holds; otherwise jump to `target`.
+        case test = 2
+        /// Continue if the masked load `relation` `value` does *not* hold (or is unreadable);
+        /// otherwise jump to `target`.
+        case testNot = 3
+        /// Look the masked load up in table `value`; jump to the entry's target, or to `target`
+        /// when it is absent or unreadable.
+        case dispatch = 4
+        /// Offer accept record `value` as a candidate owner (or, for a tap, a copy).
+        case accept = 5
+        /// Jump to `target`.
+        case jump = 6
+        /// Stop. The last instruction of every program.
+        case halt = 7
+    }
+
+    public enum Relation: UInt8, Sendable, CaseIterable {
+        case equal = 0
+        case notEqual = 1
+        case less = 2
+        case lessOrEqual = 3
+        case greater = 4
+        case greaterOrEqual = 5
+
+        @inline(__always)
+        public func holds(_ lhs: UInt32, _ rhs: UInt32) -> Bool {
+            switch self {
+            case .equal: return lhs == rhs
+            case .notEqual: return lhs != rhs
+            case .less: return lhs < rhs
+            case .lessOrEqual: return lhs <= rhs
+            case .greater: return lhs > rhs
+            case .greaterOrEqual: return lhs >= rhs
+            }
+        }
+
+        public var symbol: String { ["==", "!=", "<", "<=", ">", ">="][Int(rawValue)] }
+    }
+
+    public var opcode: Opcode
+    /// Load width in bytes: 1, 2 or 4.
+    public var width: UInt8
+    public var relation: Relation
+    /// Base register of the load.
+    public var base: UInt8
+    /// Destination register of a `shift`.
+    public var register: UInt8
+    /// Shift amount of a `shift`.
+    public var aux: UInt8
+    public var offset: UInt16
+    public var mask: UInt32
+    public var value: UInt32
+    public var target: UInt32
+
+    public init(
+        _ opcode: Opcode, width: UInt8 = 0, relation: Relation = .equal, base: UInt8 = 0, register: UInt8 = 0,
+        aux: UInt8 = 0, offset: UInt16 = 0, mask: UInt32 = 0, value: UInt32 = 0, target: UInt32 = 0
+    ) {
+        self.opcode = opcode
+        self.width = width
+        self.relation = relation
+        self.base = base
+        self.register = register
+        self.aux = aux
+        self.offset = offset
+        self.mask = mask
+        self.value = value
+        self.target = target
+    }
+
+    /// Instruction words are 20 bytes in `.dpfc` files.
+    public static let encodedSize = 20
+}

@@ -1,0 +1,175 @@
+/// Why the verifier refused a program, and where.
+public struct VerifierError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case empty
+        case missingHalt
+        case badWidth
+        case maskWiderThanLoad
+        case outsidePacketWindow
+        case badRegister
+        case shiftOutsidePrologue
+        case backwardJump
+        case targetOutOfRange
+        case badTable
+        case badAccept
+        case tooManyRegisters
+    }
+
+    public let kind: Kind
+    /// The offending instruction, or -1 for the program as a whole.
+    public let instruction: Int
+    public let message: String
+
+    public var description: String {
+        instruction >= 0 ? "instruction \(instruction): \(message)" : message
+    }
+}
+
+/// A program the verifier accepted: the interpreter runs it without per-instruction checks.
+public struct VerifiedProgram: Sendable {
+    public let program: Program
+
+    fileprivate init(_ program: Program) { self.program = program }
+}
+
+/// Checks everything the interpreter relies on: jumps only forward and inside the program (so every
+/// run ends), a final `halt`, loads inside the 64 KiB packet window with masks no wider than the
+/// load, base registers written in the prologue before use, table and accept indices in range,
+/// tables well formed.
+public enum Verifier {
+    public static let packetWindow = 65536
+    public static let maximumRegisters = 16
+
+    public static func verify(_ program: Program) throws(VerifierError) -> VerifiedProgram {
+        let instructions = program.instructions
+        guard let last = instructions.last else {
+            throw VerifierError(kind: .empty, instruction: -1, message: "the program is empty")
+        }
+        guard last.opcode == .halt else {
+            throw VerifierError(
+                kind: .missingHalt, instruction: instructions.count - 1,
+                message: "the last instruction must be halt")
+        }
+        guard (1...maximumRegisters).contains(program.registerCount) else {
+            throw VerifierError(
+                kind: .tooManyRegisters, instruction: -1,
+                message: "register count \(program.registerCount) outside 1...\(maximumRegisters)")
+        }
+        var written = Set<UInt8>([0])
+        var inPrologue = true
+        for (index, instruction) in instructions.enumerated() {
+            if instruction.opcode != .shift { inPrologue = false }
+            try check(instruction, at: index, in: program, written: &written, inPrologue: inPrologue)
+        }
+        for (index, table) in program.tables.enumerated() { try check(table, index: index, in: program) }
+        return VerifiedProgram(program)
+    }
+
+    private static func fail(_ kind: VerifierError.Kind, _ index: Int, _ message: String) -> VerifierError {
+        VerifierError(kind: kind, instruction: index, message: message)
+    }
+
+    private static func check(
+        _ instruction: Instruction, at index: Int, in program: Program, written: inout Set<UInt8>,
+        inPrologue: Bool
+    ) throws(VerifierError) {
+        switch instruction.opcode {
+        case .shift, .test, .testNot, .dispatch:
+            try checkLoad(instruction, at: index, written: written)
+        default:
+            break
+        }
+        switch instruction.opcode {
+        case .shift:
+            guard inPrologue else { throw fail(.shiftOutsidePrologue, index, "shift after the prologue") }
+            guard instruction.register > instruction.base, Int(instruction.register) < program.registerCount,
+                !written.contains(instruction.register)
+            else {
+                throw fail(
+                    .badRegister, index, "shift writes register r\(instruction.register), which it may not")
+            }
+            guard instruction.aux <= 3 else {
+                throw fail(.badRegister, index, "shift scale \(instruction.aux) above 3")
+            }
+            written.insert(instruction.register)
+        case .test, .testNot, .jump:
+            try checkTarget(instruction.target, from: index, in: program)
+        case .dispatch:
+            guard Int(instruction.value) < program.tables.count else {
+                throw fail(.badTable, index, "table \(instruction.value) does not exist")
+            }
+            try checkTarget(instruction.target, from: index, in: program)
+            for (_, target) in program.tables[Int(instruction.value)].entries {
+                try checkTarget(target, from: index, in: program)
+            }
+        case .accept:
+            guard Int(instruction.value) < program.accepts.count else {
+                throw fail(.badAccept, index, "accept record \(instruction.value) does not exist")
+            }
+        case .halt:
+            break
+        }
+    }
+
+    private static func checkLoad(_ instruction: Instruction, at index: Int, written: Set<UInt8>)
+        throws(VerifierError)
+    {
+        guard [1, 2, 4].contains(instruction.width) else {
+            throw fail(.badWidth, index, "load width \(instruction.width) is not 1, 2 or 4")
+        }
+        let full: UInt32 = instruction.width == 4 ? .max : (1 << (8 * UInt32(instruction.width))) - 1
+        guard instruction.mask & ~full == 0 else {
+            throw fail(
+                .maskWiderThanLoad, index,
+                "mask 0x\(String(instruction.mask, radix: 16)) is wider than a \(instruction.width)-byte load"
+            )
+        }
+        guard Int(instruction.offset) + Int(instruction.width) <= packetWindow else {
+            throw fail(
+                .outsidePacketWindow, index, "load at \(instruction.offset) leaves the 64 KiB packet window")
+        }
+        guard written.contains(instruction.base) else {
+            throw fail(
+                .badRegister, index, "load from register r\(instruction.base) before the prologue sets it")
+        }
+    }
+
+    private static func checkTarget(_ target: UInt32, from index: Int, in program: Program)
+        throws(VerifierError)
+    {
+        guard Int(target) > index else {
+            throw fail(.backwardJump, index, "jump to \(target) does not go forward")
+        }
+        guard Int(target) < program.instructions.count else {
+            throw fail(.targetOutOfRange, index, "jump to \(target) leaves the program")
+        }
+    }
+
+    private static func check(_ table: DispatchTable, index: Int, in program: Program) throws(VerifierError) {
+        let capacity = table.capacity
+        guard capacity >= 2, capacity & (capacity - 1) == 0, table.targets.count == capacity else {
+            throw fail(.badTable, -1, "table \(index): capacity \(capacity) is not a power of two")
+        }
+        let used = table.targets.filter { $0 != DispatchTable.empty }
+        guard used.count < capacity else { throw fail(.badTable, -1, "table \(index) has no free slot") }
+        let keys = zip(table.keys, table.targets).filter { $0.1 != DispatchTable.empty }.map(\.0)
+        guard Set(keys).count == keys.count else {
+            throw fail(.badTable, -1, "table \(index) holds a key twice")
+        }
+        for slot in 0..<capacity where table.targets[slot] != DispatchTable.empty {
+            // Every key must be found from its home slot without crossing a free slot.
+            var probe = table.home(of: table.keys[slot])
+            if table.collisionFree && probe != slot {
+                throw fail(
+                    .badTable, -1,
+                    "table \(index) claims to be collision-free but a key is not in its home slot")
+            }
+            while probe != slot {
+                if table.targets[probe] == DispatchTable.empty {
+                    throw fail(.badTable, -1, "table \(index): a key cannot be reached from its home slot")
+                }
+                probe = (probe + 1) & (capacity - 1)
+            }
+        }
+    }
+}

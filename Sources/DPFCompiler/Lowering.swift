@@ -1,0 +1,175 @@
+import DPFBytecode
+import DPFFilter
+import DPFTrie
+
+/// Why a trie could not be lowered.
+public struct LoweringError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Lowers the decision trie to bytecode.
+///
+/// The trie becomes straight-line code with forward jumps only: each node's accepts, then for
+/// each group of edges either one fused test (one equality), a hash `dispatch` (two or more) whose
+/// child blocks each end with a jump past their siblings, or one fused test per range/negated
+/// edge that skips its child block when it fails. A packet may take several edges at one node, and
+/// the code visits every one of them in order, exactly like the trie walker. Header bases that
+/// depend on the packet (DPF's shifts) are computed once, in a prologue, into base registers.
+public enum Lowering {
+    public static func lower(_ trie: DecisionTrie) throws(LoweringError) -> Program {
+        var lowering = State(trie: trie)
+        try lowering.assignRegisters()
+        try lowering.emit(node: DecisionTrie.rootNode)
+        lowering.instructions.append(Instruction(.halt))
+        return Program(
+            instructions: lowering.instructions, tables: lowering.tables, accepts: lowering.accepts,
+            registerCount: lowering.registers.count, filterNames: lowering.filterNames())
+    }
+
+    struct State {
+        let trie: DecisionTrie
+        var instructions: [Instruction] = []
+        var tables: [DispatchTable] = []
+        var accepts: [AcceptRecord] = []
+        var acceptIndex: [AcceptKey: UInt32] = [:]
+        /// Base register of each header base, in prologue order.
+        var registers: [HeaderBase: UInt8] = [.packetStart: 0]
+
+        struct AcceptKey: Hashable {
+            let filter: FilterID
+            let specificity: Int
+        }
+
+        init(trie: DecisionTrie) { self.trie = trie }
+
+        func filterNames() -> [String] {
+            let installed = trie.installed
+            var names = [String](repeating: "", count: Int(installed.map(\.id.rawValue).max() ?? -1) + 1)
+            for (id, filter) in installed { names[Int(id.rawValue)] = filter.name }
+            return names
+        }
+
+        /// Every base the trie's fields use, registers assigned outermost first, and the prologue
+        /// that computes them.
+        mutating func assignRegisters() throws(LoweringError) {
+            var bases = Set<HeaderBase>()
+            var pending = [DecisionTrie.rootNode]
+            while let node = pending.popLast() {
+                for group in trie.view(of: node).groups {
+                    var base = group.key.base
+                    while !base.isPacketStart {
+                        bases.insert(base)
+                        base = HeaderBase(Array(base.shifts.dropLast()))
+                    }
+                    pending += group.equalities.map(\.child) + group.others.map(\.child)
+                }
+            }
+            for base in bases.sorted() {
+                guard registers.count < Verifier.maximumRegisters else {
+                    throw LoweringError(
+                        message: "the filters need more than \(Verifier.maximumRegisters - 1) header bases")
+                }
+                let shift = base.shifts.last!
+                let source = registers[HeaderBase(Array(base.shifts.dropLast()))]!
+                let register = UInt8(registers.count)
+                registers[base] = register
+                guard let offset = UInt16(exactly: shift.offset) else {
+                    throw LoweringError(
+                        message: "a header-length load at offset \(shift.offset) leaves the packet window")
+                }
+                instructions.append(
+                    Instruction(
+                        .shift, width: UInt8(shift.width), base: source, register: register,
+                        aux: UInt8(shift.scale), offset: offset,
+                        mask: shift.mask))
+            }
+        }
+
+        mutating func accept(_ accept: TrieNodeView.Accept) -> UInt32 {
+            let key = AcceptKey(filter: accept.filter, specificity: accept.specificity)
+            if let index = acceptIndex[key] { return index }
+            let filter = trie.filter(accept.filter)!
+            accepts.append(
+                AcceptRecord(
+                    filter: UInt32(accept.filter.rawValue), isTap: filter.isTap,
+                    priority: Int32(clamping: filter.priority),
+                    specificity: Int32(accept.specificity), sequence: trie.sequence(of: accept.filter)!))
+            acceptIndex[key] = UInt32(accepts.count - 1)
+            return UInt32(accepts.count - 1)
+        }
+
+        /// A load instruction for a field; the caller fills in the rest.
+        func load(_ opcode: Instruction.Opcode, _ key: TestKey) throws(LoweringError) -> Instruction {
+            guard let offset = UInt16(exactly: key.offset) else {
+                throw LoweringError(message: "a load at offset \(key.offset) leaves the packet window")
+            }
+            return Instruction(
+                opcode, width: UInt8(key.width), base: registers[key.base]!, offset: offset, mask: key.mask)
+        }
+
+        var here: UInt32 { UInt32(instructions.count) }
+
+        mutating func emit(node: Int32) throws(LoweringError) {
+            let view = trie.view(of: node)
+            for accept in view.accepts {
+                instructions.append(Instruction(.accept, value: self.accept(accept)))
+            }
+            for group in view.groups {
+                if group.equalities.count == 1 {
+                    var test = try load(.test, group.key)
+                    test.value = group.equalities[0].value
+                    try emitGuarded(test, child: group.equalities[0].child)
+                } else if group.equalities.count >= 2 {
+                    try emitDispatch(group)
+                }
+                for (literal, child) in group.others {
+                    var test = try load(literal.isNegated ? .testNot : .test, group.key)
+                    test.relation = Instruction.Relation(literal.atom.relation)
+                    test.value = literal.atom.value
+                    try emitGuarded(test, child: child)
+                }
+            }
+        }
+
+        /// A test whose failure skips the child's block.
+        mutating func emitGuarded(_ test: Instruction, child: Int32) throws(LoweringError) {
+            let at = instructions.count
+            instructions.append(test)
+            try emit(node: child)
+            instructions[at].target = here
+        }
+
+        mutating func emitDispatch(_ group: TrieNodeView.Group) throws(LoweringError) {
+            let at = instructions.count
+            var dispatch = try load(.dispatch, group.key)
+            dispatch.value = UInt32(tables.count)
+            tables.append(DispatchTable.build([]))  // placeholder, replaced below
+            instructions.append(dispatch)
+            var entries: [(key: UInt32, target: UInt32)] = []
+            var exits: [Int] = []
+            for (value, child) in group.equalities {
+                entries.append((value, here))
+                try emit(node: child)
+                exits.append(instructions.count)
+                instructions.append(Instruction(.jump))
+            }
+            for exit in exits { instructions[exit].target = here }
+            instructions[at].target = here
+            tables[Int(dispatch.value)] = DispatchTable.build(entries)
+        }
+    }
+}
+
+extension Instruction.Relation {
+    init(_ relation: Relation) {
+        switch relation {
+        case .equal: self = .equal
+        case .notEqual: self = .notEqual
+        case .less: self = .less
+        case .lessOrEqual: self = .lessOrEqual
+        case .greater: self = .greater
+        case .greaterOrEqual: self = .greaterOrEqual
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import DPFBytecode
+import DPFTestSupport
+import Testing
+
+@Suite struct VerifierTests {
+    static let accept = AcceptRecord(filter: 0, isTap: false, priority: 0, specificity: 16, sequence: 0)
+
+    /// A valid program: test the EtherType, accept, halt.
+    static let valid = Program(
+        instructions: [
+            Instruction(.test, width: 2, offset: 12, mask: 0xFFFF, value: 0x0800, target: 2),
+            Instruction(.accept, value: 0),
+            Instruction(.halt),
+        ], accepts: [accept], filterNames: ["ip4"])
+
+    static func mutated(_ change: (inout Program) -> Void) -> Program {
+        var program = valid
+        change(&program)
+        return program
+    }
+
+    static let rejections: [(VerifierError.Kind, Int, Program)] = [
+        (.empty, -1, Program(instructions: [])),
+        (.missingHalt, 2, mutated { $0.instructions[2] = Instruction(.accept, value: 0) }),
+        (.badWidth, 0, mutated { $0.instructions[0].width = 3 }),
+        (.maskWiderThanLoad, 0, mutated { $0.instructions[0].mask = 0x1FFFF }),
+        (.outsidePacketWindow, 0, mutated { $0.instructions[0].offset = 65535 }),
+        (.badRegister, 0, mutated { $0.instructions[0].base = 1 }),
+        (.backwardJump, 0, mutated { $0.instructions[0].target = 0 }),
+        (.targetOutOfRange, 0, mutated { $0.instructions[0].target = 3 }),
+        (.badAccept, 1, mutated { $0.instructions[1].value = 1 }),
+        (
+            .badTable, 0,
+            mutated {
+                $0.instructions[0].opcode = .dispatch; $0.instructions[0].value = 0
+            }
+        ),
+        (.tooManyRegisters, -1, mutated { $0.registerCount = 17 }),
+        (
+            .shiftOutsidePrologue, 1,
+            mutated {
+                $0.registerCount = 2
+                $0.instructions[1] = Instruction(
+                    .shift, width: 1, register: 1, aux: 2, offset: 14, mask: 0x0F)
+            }
+        ),
+        (
+            .badRegister, 0,
+            mutated {
+                $0.instructions.insert(
+                    Instruction(.shift, width: 1, register: 2, aux: 2, offset: 14, mask: 0x0F), at: 0)
+                $0.instructions[1].target = 3
+            }
+        ),
+        (
+            .badTable, -1,
+            mutated {
+                $0.instructions[0].opcode = .dispatch
+                $0.instructions[0].value = 0
+                $0.tables = [
+                    DispatchTable(
+                        keys: [0x0800, 0x0800, 0, 0], targets: [1, 1, .max, .max], multiplier: 1,
+                        collisionFree: false)
+                ]
+            }
+        ),
+    ]
+
+    @Test func everyRuleRejectsWithItsKindAndIndex() {
+        #expect((try? Verifier.verify(VerifierTests.valid)) != nil)
+        for (kind, index, program) in VerifierTests.rejections {
+            do {
+                _ = try Verifier.verify(program)
+                Issue.record("accepted a program that breaks \(kind)")
+            } catch {
+                #expect(error.kind == kind)
+                #expect(error.instruction == index, "\(kind): \(error)")
+            }
+        }
+    }
+
+    @Test func randomAndMutatedProgramsNeverCrashTheVerifierOrTheInterpreter() throws {
+        var generator = SeededGenerator(seed: 5)
+        var packets = RandomPackets(seed: 6)
+        let sample = packets.batch(50)
+        var accepted = 0
+        for _ in 0..<5000 {
+            var program = VerifierTests.valid
+            program.registerCount = Int.random(in: 1...3, using: &generator)
+            program.tables = [DispatchTable.build([(0x0800, 2), (0x86DD, 2)])]
+            for _ in 0..<Int.random(in: 0...6, using: &generator) {
+                let instruction = Instruction(
+                    generator.pick(Instruction.Opcode.allCases), width: generator.pick([0, 1, 2, 3, 4]),
+                    relation: generator.pick(Instruction.Relation.allCases),
+                    base: UInt8.random(in: 0...2, using: &generator),
+                    register: UInt8.random(in: 0...3, using: &generator),
+                    aux: UInt8.random(in: 0...4, using: &generator),
+                    offset: generator.chance(0.8)
+                        ? UInt16.random(in: 0...80, using: &generator)
+                        : .random(in: 0...UInt16.max, using: &generator),
+                    mask: generator.pick([0xFF, 0xFFFF, .max, 0]),
+                    value: UInt32.random(in: 0...3, using: &generator),
+                    target: UInt32.random(in: 0...12, using: &generator))
+                program.instructions.insert(
+                    instruction, at: Int.random(in: 0..<program.instructions.count, using: &generator))
+            }
+            guard let verified = try? Verifier.verify(program) else { continue }
+            accepted += 1
+            let interpreter = Interpreter(verified)
+            for packet in sample { _ = interpreter.run(packet.bytes) }
+        }
+        #expect(accepted > 100)
+    }
+}
