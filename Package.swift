@@ -6,7 +6,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "dpf", targets: ["dpf"]),
-        .library(name: "DPFCore", targets: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie"]),
+        .library(
+            name: "DPFCore",
+            targets: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFBytecode", "DPFCompiler"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -36,7 +38,7 @@ let package = Package(
         .target(
             name: "DPFCommands",
             dependencies: [
-                "DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFCapture",
+                "DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFBytecode", "DPFCompiler", "DPFCapture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,7 +60,8 @@ let package = Package(
             dependencies: [
                 "DPFBytecode", "DPFCompiler", "DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire",
                 "DPFTestSupport",
-            ]),
+            ],
+            exclude: ["Golden"]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
         .testTarget(name: "DPFCommandsTests", dependencies: ["DPFCommands", "DPFTestSupport"]),
         // Cross-checks our reference evaluator against libpcap's compiler, packet for packet.

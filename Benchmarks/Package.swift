@@ -12,6 +12,15 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
+            name: "Bytecode",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "DPFCore", package: "DPF"),
+            ],
+            path: "Benchmarks/Bytecode",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "Trie",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),

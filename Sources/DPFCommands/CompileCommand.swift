@@ -1,4 +1,6 @@
 import ArgumentParser
+import DPFBytecode
+import DPFCompiler
 import DPFFilter
 import DPFSyntax
 import DPFTrie
@@ -12,7 +14,7 @@ struct CompileCommand: ParsableCommand {
             Without --emit, checks the files (including overlaps between apps) and prints a one-line
             summary. --emit ast prints the parsed syntax tree (parsing only); --emit tree the normalised
             filter trees (after semantic analysis); --emit trie the merged decision trie; --emit stats
-            its size.
+            its size; --emit bytecode the verified program the trie lowers to.
             """
     )
 
@@ -21,6 +23,7 @@ struct CompileCommand: ParsableCommand {
         case tree
         case trie
         case stats
+        case bytecode
     }
 
     @Argument(help: "Filter files (.dpf).")
@@ -64,6 +67,13 @@ struct CompileCommand: ParsableCommand {
             let statistics = try FilterLoader.buildTrie(set).statistics
             console.out(
                 json ? JSONOutput.statistics(statistics).serialized() : JSONOutput.statisticsText(statistics))
+        case .bytecode?:
+            let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
+            let program = try FilterLoader.compile(try FilterLoader.buildTrie(set))
+            let text = Disassembler.disassemble(program)
+            console.out(
+                json ? JSONValue.object([("bytecode", .string(text))]).serialized() : text,
+                terminator: json ? "\n" : "")
         case nil:
             let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
             _ = try FilterLoader.buildTrie(set)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import DPFBytecode
+import DPFCompiler
 import DPFFilter
 import DPFSyntax
 import DPFTrie
@@ -87,6 +89,18 @@ enum FilterLoader {
                 "\(errors.count) filter\(errors.count == 1 ? "" : "s") refused; nothing was compiled")
         }
         return trie
+    }
+
+    /// Lowers the trie to bytecode and verifies it.
+    static func compile(_ trie: DecisionTrie) throws(CommandFailure) -> Program {
+        do {
+            let program = try Lowering.lower(trie)
+            return try Verifier.verify(program).program
+        } catch let error as LoweringError {
+            throw CommandFailure(.badInput, "cannot lower the filters to bytecode: \(error.message)")
+        } catch {
+            preconditionFailure("the compiler produced a program the verifier refuses: \(error)")
+        }
     }
 
     /// Prints diagnostics, errors first in file order; throws if there was an error.

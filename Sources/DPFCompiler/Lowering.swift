@@ -22,9 +22,11 @@ public enum Lowering {
         try lowering.assignRegisters()
         try lowering.emit(node: DecisionTrie.rootNode)
         lowering.instructions.append(Instruction(.halt))
-        return Program(
+        var program = Program(
             instructions: lowering.instructions, tables: lowering.tables, accepts: lowering.accepts,
             registerCount: lowering.registers.count, filterNames: lowering.filterNames())
+        JumpThreading.apply(to: &program)
+        return program
     }
 
     struct State {

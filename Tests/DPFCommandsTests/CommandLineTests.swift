@@ -119,6 +119,14 @@ import Testing
         #expect(apps == ["dns", "synguard", "web"])
     }
 
+    @Test func emitBytecodeDisassemblesTheVerifiedProgram() {
+        let run = dpf("compile", example("dns.dpf"), "--emit", "bytecode")
+        #expect(run.status == 0)
+        #expect(run.out.hasPrefix("registers 2, "))
+        #expect(run.out.contains("accept   dns.1 (priority 0, specificity 53)"))
+        #expect(run.out.contains("halt"))
+    }
+
     @Test func overlapsWithoutAGrantAreRefused() throws {
         let path = try temporaryFilterFile(
             "app a {\n    tcp.dport == 80\n}\napp b priority 5 {\n    web: tcp.dport == 80 and ip4\n}\n")
