@@ -1,18 +1,58 @@
 /// Runs verified programs. Per packet it keeps its state in locals, allocates nothing and takes no
-/// references: the caller passes the packet's bytes and a buffer for tap hits.
-public struct Interpreter: Sendable {
+/// references: the program lives in memory the interpreter owns (copied once, at creation), and the
+/// caller passes the packet's bytes and a buffer for tap hits. Immutable, so threads may share it.
+public final class Interpreter: @unchecked Sendable {
     public let verified: VerifiedProgram
-    private let instructions: [Instruction]
-    private let tables: [DispatchTable]
-    private let accepts: [AcceptRecord]
+    private let code: UnsafeMutableBufferPointer<Instruction>
+    private let acceptRecords: UnsafeMutableBufferPointer<AcceptRecord>
     private let registerCount: Int
+    /// Every table's slots in one buffer each, so a lookup touches no reference-counted storage.
+    private let slotKeys: UnsafeMutableBufferPointer<UInt32>
+    private let slotTargets: UnsafeMutableBufferPointer<UInt32>
+    private let tableInfo: UnsafeMutableBufferPointer<TableInfo>
+
+    struct TableInfo {
+        var first: Int
+        var mask: Int
+        var multiplier: UInt64
+        var shift: UInt64
+        var collisionFree: Bool
+    }
+
+    private static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
+        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
+        _ = buffer.initialize(from: array)
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])
+    }
+
+    deinit {
+        code.deallocate()
+        acceptRecords.deallocate()
+        slotKeys.deallocate()
+        slotTargets.deallocate()
+        tableInfo.deallocate()
+    }
 
     public init(_ verified: VerifiedProgram) {
         self.verified = verified
-        instructions = verified.program.instructions
-        tables = verified.program.tables
-        accepts = verified.program.accepts
+        code = Interpreter.copy(verified.program.instructions)
+        acceptRecords = Interpreter.copy(verified.program.accepts)
         registerCount = verified.program.registerCount
+        var keys: [UInt32] = []
+        var targets: [UInt32] = []
+        var tables: [TableInfo] = []
+        for table in verified.program.tables {
+            tables.append(
+                TableInfo(
+                    first: keys.count, mask: table.capacity - 1, multiplier: table.multiplier,
+                    shift: table.shift,
+                    collisionFree: table.collisionFree))
+            keys += table.keys
+            targets += table.targets
+        }
+        slotKeys = Interpreter.copy(keys)
+        slotTargets = Interpreter.copy(targets)
+        tableInfo = Interpreter.copy(tables)
     }
 
     /// Marks a base register whose load ran off the packet: every load from it is unreadable.
@@ -28,68 +68,91 @@ public struct Interpreter: Sendable {
     /// Runs the program over one packet. Tap accept records that match are written, without
     /// duplicates, to `taps` (which must hold at least `program.accepts.count` entries).
     public func run(_ packet: UnsafeRawBufferPointer, taps: UnsafeMutableBufferPointer<Int32>) -> Outcome {
-        instructions.withUnsafeBufferPointer { code in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
-                registers[0] = 0
-                var pc = 0
-                var owner: Int32 = -1
-                var tapCount = 0
-                let length = packet.count
-                while true {
-                    let instruction = code[pc]
-                    switch instruction.opcode {
-                    case .shift:
-                        if let loaded = Interpreter.load(instruction, packet, length, registers) {
-                            let base = registers[Int(instruction.base)]
-                            registers[Int(instruction.register)] =
-                                base + Int((loaded & instruction.mask) << UInt32(instruction.aux))
-                        } else {
-                            registers[Int(instruction.register)] = Interpreter.unreadableBase
-                        }
-                        pc += 1
-                    case .test:
-                        if let loaded = Interpreter.load(instruction, packet, length, registers),
-                            instruction.relation.holds(loaded & instruction.mask, instruction.value)
-                        {
-                            pc += 1
-                        } else {
-                            pc = Int(instruction.target)
-                        }
-                    case .testNot:
-                        if let loaded = Interpreter.load(instruction, packet, length, registers),
-                            instruction.relation.holds(loaded & instruction.mask, instruction.value)
-                        {
-                            pc = Int(instruction.target)
-                        } else {
-                            pc += 1
-                        }
-                    case .dispatch:
-                        if let loaded = Interpreter.load(instruction, packet, length, registers),
-                            let target = tables[Int(instruction.value)].lookup(loaded & instruction.mask)
-                        {
-                            pc = Int(target)
-                        } else {
-                            pc = Int(instruction.target)
-                        }
-                    case .accept:
-                        let index = Int32(instruction.value)
-                        let record = accepts[Int(index)]
-                        if record.isTap {
-                            if !taps[0..<tapCount].contains(index) {
-                                taps[tapCount] = index
-                                tapCount += 1
-                            }
-                        } else if owner < 0 || record.beats(accepts[Int(owner)]) {
-                            owner = index
-                        }
-                        pc += 1
-                    case .jump:
-                        pc = Int(instruction.target)
-                    case .halt:
-                        return Outcome(owner: owner, tapCount: tapCount)
+        let code = UnsafeBufferPointer(self.code)
+        let keys = UnsafeBufferPointer(slotKeys)
+        let targets = UnsafeBufferPointer(slotTargets)
+        let tables = UnsafeBufferPointer(tableInfo)
+        let accepts = UnsafeBufferPointer(acceptRecords)
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
+            registers[0] = 0
+            var pc = 0
+            var owner: Int32 = -1
+            var tapCount = 0
+            let length = packet.count
+            while true {
+                let instruction = code[pc]
+                switch instruction.opcode {
+                case .shift:
+                    if let loaded = Interpreter.load(instruction, packet, length, registers) {
+                        let base = registers[Int(instruction.base)]
+                        registers[Int(instruction.register)] =
+                            base + Int((loaded & instruction.mask) << UInt32(instruction.aux))
+                    } else {
+                        registers[Int(instruction.register)] = Interpreter.unreadableBase
                     }
+                    pc += 1
+                case .test:
+                    if let loaded = Interpreter.load(instruction, packet, length, registers),
+                        instruction.relation.holds(loaded & instruction.mask, instruction.value)
+                    {
+                        pc += 1
+                    } else {
+                        pc = Int(instruction.target)
+                    }
+                case .testNot:
+                    if let loaded = Interpreter.load(instruction, packet, length, registers),
+                        instruction.relation.holds(loaded & instruction.mask, instruction.value)
+                    {
+                        pc = Int(instruction.target)
+                    } else {
+                        pc += 1
+                    }
+                case .dispatch:
+                    if let loaded = Interpreter.load(instruction, packet, length, registers) {
+                        pc = Interpreter.lookup(
+                            loaded & instruction.mask, in: tables[Int(instruction.value)], keys, targets,
+                            otherwise: Int(instruction.target))
+                    } else {
+                        pc = Int(instruction.target)
+                    }
+                case .accept:
+                    let index = Int32(instruction.value)
+                    let record = accepts[Int(index)]
+                    if record.isTap {
+                        if !taps[0..<tapCount].contains(index) {
+                            taps[tapCount] = index
+                            tapCount += 1
+                        }
+                    } else if owner < 0 || record.beats(accepts[Int(owner)]) {
+                        owner = index
+                    }
+                    pc += 1
+                case .jump:
+                    pc = Int(instruction.target)
+                case .halt:
+                    return Outcome(owner: owner, tapCount: tapCount)
                 }
             }
+        }
+    }
+
+    /// The target for `key` in a table, or `otherwise`.
+    @inline(__always)
+    static func lookup(
+        _ key: UInt32, in table: TableInfo, _ keys: UnsafeBufferPointer<UInt32>,
+        _ targets: UnsafeBufferPointer<UInt32>,
+        otherwise: Int
+    ) -> Int {
+        var slot = Int(truncatingIfNeeded: (UInt64(key) &* table.multiplier) >> table.shift)
+        if table.collisionFree {
+            let target = targets[table.first + slot]
+            return keys[table.first + slot] == key && target != DispatchTable.empty ? Int(target) : otherwise
+        }
+        while true {
+            let target = targets[table.first + slot]
+            if target == DispatchTable.empty { return otherwise }
+            if keys[table.first + slot] == key { return Int(target) }
+            slot = (slot + 1) & table.mask
         }
     }
 
@@ -117,12 +180,12 @@ public struct Interpreter: Sendable {
     /// Convenience for tests and tools: runs over a byte array and returns the owner's filter and
     /// the taps' filters (allocates).
     public func run(_ bytes: [UInt8]) -> (owner: UInt32?, taps: [UInt32]) {
-        var hits = [Int32](repeating: 0, count: max(1, accepts.count))
+        var hits = [Int32](repeating: 0, count: max(1, acceptRecords.count))
         let outcome = bytes.withUnsafeBytes { packet in
             hits.withUnsafeMutableBufferPointer { run(packet, taps: $0) }
         }
-        let owner = outcome.owner >= 0 ? accepts[Int(outcome.owner)].filter : nil
-        let taps = Set(hits[0..<outcome.tapCount].map { accepts[Int($0)].filter }).sorted()
+        let owner = outcome.owner >= 0 ? acceptRecords[Int(outcome.owner)].filter : nil
+        let taps = Set(hits[0..<outcome.tapCount].map { acceptRecords[Int($0)].filter }).sorted()
         return (owner, taps)
     }
 }

@@ -43,6 +43,14 @@ public final class LibpcapFilter {
         }
     }
 
+    /// Whether libpcap's program accepts the packet's bytes (original length taken as captured).
+    @inline(__always)
+    public func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bpf_filter(
+            program.bf_insns, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(bytes.count),
+            UInt32(bytes.count)) != 0
+    }
+
     /// Whether libpcap's program accepts the packet.
     public func matches(_ packet: Packet) -> Bool {
         packet.bytes.withUnsafeBufferPointer { buffer in

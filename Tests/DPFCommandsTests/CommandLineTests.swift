@@ -127,6 +127,22 @@ import Testing
         #expect(run.out.contains("halt"))
     }
 
+    @Test func benchMeasuresEveryEngineAfterCheckingTheyAgree() throws {
+        let run = dpf("bench", "--filters", "1,20", "--repeats", "1", "--min-time", "0.001", "--json")
+        #expect(run.status == 0, "\(run.err)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any])
+        let results = try #require(object["results"] as? [[String: Any]])
+        #expect(results.count == 10)
+        #expect(
+            Set(results.compactMap { $0["engine"] as? String }) == [
+                "reference", "trie", "bytecode", "libpcap-bpf", "handwritten",
+            ])
+        #expect(results.allSatisfy { Double($0["ns_per_packet"] as? String ?? "") ?? 0 > 0 })
+        #expect(dpf("bench", "--workload", "flows").status == 2)
+        #expect(dpf("bench", "--engines", "jit").status == 2)
+    }
+
     @Test func overlapsWithoutAGrantAreRefused() throws {
         let path = try temporaryFilterFile(
             "app a {\n    tcp.dport == 80\n}\napp b priority 5 {\n    web: tcp.dport == 80 and ip4\n}\n")
