@@ -10,7 +10,16 @@ public enum Disassembler {
         for (index, table) in program.tables.enumerated() {
             let kind = table.collisionFree ? "collision-free" : "probing"
             lines.append("table \(index): \(table.entries.count) entries, \(table.capacity) slots, \(kind)")
-            for entry in table.entries { lines.append("  \(hex(entry.key)) -> \(label(Int(entry.target)))") }
+            for entry in table.entries {
+                if DispatchTable.isTerminal(entry.target) {
+                    let record = entry.target & ~DispatchTable.terminalBit
+                    lines.append(
+                        "  \(hex(entry.key)) -> " + describe(Instruction(.accept, value: record), in: program)
+                    )
+                } else {
+                    lines.append("  \(hex(entry.key)) -> \(label(Int(entry.target)))")
+                }
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -108,24 +108,20 @@ public final class Interpreter: @unchecked Sendable {
                         pc += 1
                     }
                 case .dispatch:
+                    pc = Int(instruction.target)
                     if let loaded = Interpreter.load(instruction, packet, length, registers) {
-                        pc = Interpreter.lookup(
-                            loaded & instruction.mask, in: tables[Int(instruction.value)], keys, targets,
-                            otherwise: Int(instruction.target))
-                    } else {
-                        pc = Int(instruction.target)
+                        let found = Interpreter.lookup(
+                            loaded & instruction.mask, in: tables[Int(instruction.value)], keys, targets)
+                        if found & DispatchTable.terminalBit == 0 {
+                            pc = Int(found)
+                        } else if found != DispatchTable.empty {
+                            Interpreter.offer(
+                                Int32(bitPattern: found & ~DispatchTable.terminalBit), accepts, &owner, taps,
+                                &tapCount)
+                        }
                     }
                 case .accept:
-                    let index = Int32(instruction.value)
-                    let record = accepts[Int(index)]
-                    if record.isTap {
-                        if !taps[0..<tapCount].contains(index) {
-                            taps[tapCount] = index
-                            tapCount += 1
-                        }
-                    } else if owner < 0 || record.beats(accepts[Int(owner)]) {
-                        owner = index
-                    }
+                    Interpreter.offer(Int32(instruction.value), accepts, &owner, taps, &tapCount)
                     pc += 1
                 case .jump:
                     pc = Int(instruction.target)
@@ -136,22 +132,37 @@ public final class Interpreter: @unchecked Sendable {
         }
     }
 
-    /// The target for `key` in a table, or `otherwise`.
+    /// Offers accept record `index`: a tap is added once to the tap hits, an exclusive filter
+    /// replaces the owner if it ranks higher.
+    @inline(__always)
+    static func offer(
+        _ index: Int32, _ accepts: UnsafeBufferPointer<AcceptRecord>, _ owner: inout Int32,
+        _ taps: UnsafeMutableBufferPointer<Int32>, _ tapCount: inout Int
+    ) {
+        let record = accepts[Int(index)]
+        if record.isTap {
+            if !taps[0..<tapCount].contains(index) {
+                taps[tapCount] = index
+                tapCount += 1
+            }
+        } else if owner < 0 || record.beats(accepts[Int(owner)]) {
+            owner = index
+        }
+    }
+
+    /// The target stored for `key` in a table, or `DispatchTable.empty`.
     @inline(__always)
     static func lookup(
         _ key: UInt32, in table: TableInfo, _ keys: UnsafeBufferPointer<UInt32>,
-        _ targets: UnsafeBufferPointer<UInt32>,
-        otherwise: Int
-    ) -> Int {
+        _ targets: UnsafeBufferPointer<UInt32>
+    ) -> UInt32 {
         var slot = Int(truncatingIfNeeded: (UInt64(key) &* table.multiplier) >> table.shift)
         if table.collisionFree {
-            let target = targets[table.first + slot]
-            return keys[table.first + slot] == key && target != DispatchTable.empty ? Int(target) : otherwise
+            return keys[table.first + slot] == key ? targets[table.first + slot] : DispatchTable.empty
         }
         while true {
             let target = targets[table.first + slot]
-            if target == DispatchTable.empty { return otherwise }
-            if keys[table.first + slot] == key { return Int(target) }
+            if target == DispatchTable.empty || keys[table.first + slot] == key { return target }
             slot = (slot + 1) & table.mask
         }
     }

@@ -61,6 +61,11 @@ public struct AcceptRecord: Sendable, Hashable {
 /// linear probing otherwise.
 public struct DispatchTable: Sendable, Hashable {
     public static let empty = UInt32.max
+    /// A target with this bit set is *terminal*: offer accept record `target & ~terminalBit`, then
+    /// continue at the dispatch's own `else` target. Leaves that only accept cost no instructions.
+    public static let terminalBit: UInt32 = 0x8000_0000
+
+    public static func isTerminal(_ target: UInt32) -> Bool { target != empty && target & terminalBit != 0 }
 
     public var keys: [UInt32]
     /// `empty` marks a free slot.

@@ -100,7 +100,16 @@ public enum Verifier {
             }
             try checkTarget(instruction.target, from: index, in: program)
             for (_, target) in program.tables[Int(instruction.value)].entries {
-                try checkTarget(target, from: index, in: program)
+                if DispatchTable.isTerminal(target) {
+                    guard Int(target & ~DispatchTable.terminalBit) < program.accepts.count else {
+                        throw fail(
+                            .badAccept, index,
+                            "table \(instruction.value) names accept record \(target & ~DispatchTable.terminalBit), which does not exist"
+                        )
+                    }
+                } else {
+                    try checkTarget(target, from: index, in: program)
+                }
             }
         case .accept:
             guard Int(instruction.value) < program.accepts.count else {

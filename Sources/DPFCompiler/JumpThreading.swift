@@ -32,7 +32,13 @@ enum JumpThreading {
             }
         }
         for table in program.tables.indices {
-            let entries = program.tables[table].entries.map { ($0.key, final($0.target, in: instructions)) }
+            let entries = program.tables[table].entries.map { entry in
+                (
+                    entry.key,
+                    DispatchTable.isTerminal(entry.target)
+                        ? entry.target : final(entry.target, in: instructions)
+                )
+            }
             program.tables[table] = DispatchTable.build(entries)
         }
     }
@@ -45,7 +51,9 @@ enum JumpThreading {
         where [.test, .testNot, .dispatch, .jump].contains(instruction.opcode) {
             targeted.insert(instruction.target)
         }
-        for table in program.tables { targeted.formUnion(table.entries.map(\.target)) }
+        for table in program.tables {
+            targeted.formUnion(table.entries.map(\.target).filter { !DispatchTable.isTerminal($0) })
+        }
         var keep = [Bool](repeating: true, count: program.instructions.count)
         for index in program.instructions.indices where program.instructions[index].opcode == .jump {
             let toNext = program.instructions[index].target == UInt32(index + 1)
@@ -71,7 +79,12 @@ enum JumpThreading {
         }
         program.instructions = kept
         for table in program.tables.indices {
-            let entries = program.tables[table].entries.map { ($0.key, newIndex[Int($0.target)]) }
+            let entries = program.tables[table].entries.map { entry in
+                (
+                    entry.key,
+                    DispatchTable.isTerminal(entry.target) ? entry.target : newIndex[Int(entry.target)]
+                )
+            }
             program.tables[table] = DispatchTable.build(entries)
         }
     }

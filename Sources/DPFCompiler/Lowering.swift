@@ -151,6 +151,12 @@ public enum Lowering {
             var entries: [(key: UInt32, target: UInt32)] = []
             var exits: [Int] = []
             for (value, child) in group.equalities {
+                let leaf = trie.view(of: child)
+                if leaf.groups.isEmpty && leaf.accepts.count == 1 {
+                    // A leaf that only accepts lives in the table entry itself.
+                    entries.append((value, DispatchTable.terminalBit | accept(leaf.accepts[0])))
+                    continue
+                }
                 entries.append((value, here))
                 try emit(node: child)
                 exits.append(instructions.count)
