@@ -63,7 +63,9 @@ let package = Package(
             ],
             exclude: ["Golden"]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
-        .testTarget(name: "DPFCommandsTests", dependencies: ["DPFCommands", "DPFTestSupport"]),
+        .testTarget(
+            name: "DPFCommandsTests",
+            dependencies: ["DPFCommands", "DPFCapture", "DPFWire", "DPFTestSupport"]),
         // Cross-checks our reference evaluator against libpcap's compiler, packet for packet.
         .testTarget(
             name: "ConformanceTests",

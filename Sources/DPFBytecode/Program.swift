@@ -6,19 +6,26 @@ public struct Program: Sendable, Hashable {
     public var accepts: [AcceptRecord]
     /// Base registers the program uses; register 0 is the packet start.
     public var registerCount: Int
-    /// Filter names, indexed by `AcceptRecord.filter`.
+    /// Filter names, indexed by `AcceptRecord.filter` (empty where no filter has that index).
     public var filterNames: [String]
+    /// The app of each filter, indexed like `filterNames`.
+    public var filterApps: [String]
+    /// The pcap LINKTYPE_ value of the packets the program reads (1 is Ethernet).
+    public var linkType: UInt32
 
     public init(
         instructions: [Instruction], tables: [DispatchTable] = [], accepts: [AcceptRecord] = [],
-        registerCount: Int = 1,
-        filterNames: [String] = []
+        registerCount: Int = 1, filterNames: [String] = [], filterApps: [String] = [], linkType: UInt32 = 1
     ) {
         self.instructions = instructions
         self.tables = tables
         self.accepts = accepts
         self.registerCount = registerCount
         self.filterNames = filterNames
+        self.filterApps =
+            filterApps.count == filterNames.count
+            ? filterApps : Array(repeating: "", count: filterNames.count)
+        self.linkType = linkType
     }
 
     /// Bytes of instructions, tables and accept records.

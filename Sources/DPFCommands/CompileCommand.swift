@@ -4,6 +4,7 @@ import DPFCompiler
 import DPFFilter
 import DPFSyntax
 import DPFTrie
+import Foundation
 
 /// `dpf compile FILE.dpf... [--emit ast|tree] [--json]`.
 struct CompileCommand: ParsableCommand {
@@ -35,6 +36,9 @@ struct CompileCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Option(name: .short, help: "Write the verified program to this .dpfc file.")
+    var output: String?
+
     @OptionGroup var filterOptions: FilterOptions
 
     func validate() throws {
@@ -43,6 +47,20 @@ struct CompileCommand: ParsableCommand {
 
     func run() throws {
         let console = Console.current
+        if let output {
+            let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
+            let program = try FilterLoader.compile(try FilterLoader.buildTrie(set))
+            let bytes = ProgramFile.encode(program)
+            guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
+                throw CommandFailure(.badInput, "cannot write \(output)")
+            }
+            if emit == nil {
+                console.out(
+                    "wrote \(output): \(program.instructions.count) instructions, \(program.tables.count) tables, \(bytes.count) bytes"
+                )
+                return
+            }
+        }
         switch emit {
         case .ast?:
             let parsed = try FilterLoader.parse(files)

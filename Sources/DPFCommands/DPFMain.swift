@@ -29,6 +29,6 @@ struct DPFCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dpf",
         abstract: "DPF: a dynamic packet filter engine and compiler.",
-        subcommands: [CompileCommand.self, DemoCommand.self, BenchCommand.self]
+        subcommands: [CompileCommand.self, ReplayCommand.self, DemoCommand.self, BenchCommand.self]
     )
 }

@@ -22,9 +22,11 @@ public enum Lowering {
         try lowering.assignRegisters()
         try lowering.emit(node: DecisionTrie.rootNode)
         lowering.instructions.append(Instruction(.halt))
+        let (names, apps) = lowering.filterNamesAndApps()
         var program = Program(
             instructions: lowering.instructions, tables: lowering.tables, accepts: lowering.accepts,
-            registerCount: lowering.registers.count, filterNames: lowering.filterNames())
+            registerCount: lowering.registers.count, filterNames: names, filterApps: apps,
+            linkType: trie.linkType.rawValue)
         JumpThreading.apply(to: &program)
         return program
     }
@@ -45,11 +47,16 @@ public enum Lowering {
 
         init(trie: DecisionTrie) { self.trie = trie }
 
-        func filterNames() -> [String] {
+        func filterNamesAndApps() -> (names: [String], apps: [String]) {
             let installed = trie.installed
-            var names = [String](repeating: "", count: Int(installed.map(\.id.rawValue).max() ?? -1) + 1)
-            for (id, filter) in installed { names[Int(id.rawValue)] = filter.name }
-            return names
+            let count = Int(installed.map(\.id.rawValue).max() ?? -1) + 1
+            var names = [String](repeating: "", count: count)
+            var apps = [String](repeating: "", count: count)
+            for (id, filter) in installed {
+                names[Int(id.rawValue)] = filter.name
+                apps[Int(id.rawValue)] = filter.app
+            }
+            return (names, apps)
         }
 
         /// Every base the trie's fields use, registers assigned outermost first, and the prologue

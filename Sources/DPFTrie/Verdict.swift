@@ -44,27 +44,39 @@ extension DecisionTrie {
 
     /// `referenceVerdict(for:)` for many packets, expanding every filter's paths once.
     public func referenceVerdicts(for packets: [Packet]) -> [Verdict] {
-        let expanded = installed.map { (id: $0.id, filter: $0.filter, paths: $0.filter.paths) }
-        return packets.map { packet in
-            var best: DeliveryRank.Candidate?
-            var taps: [FilterID] = []
-            for (id, filter, paths) in expanded {
-                let matching = paths.filter { path in
-                    path.literals.allSatisfy {
-                        ReferenceEvaluator.holds($0.atom, bytes: packet.bytes) != $0.isNegated
-                    }
+        let delivery = ReferenceDelivery(self)
+        return packets.map { delivery.verdict(for: $0) }
+    }
+}
+
+/// The delivery rule over the reference evaluator, with every installed filter's paths expanded
+/// once: the slow, obviously correct engine (`--engine reference`).
+public struct ReferenceDelivery {
+    private let filters: [(id: FilterID, filter: InstalledFilter, paths: [FilterPath])]
+
+    public init(_ trie: DecisionTrie) {
+        filters = trie.installed.map { ($0.id, $0.filter, $0.filter.paths) }
+    }
+
+    public func verdict(for packet: Packet) -> Verdict {
+        var best: DeliveryRank.Candidate?
+        var taps: [FilterID] = []
+        for (id, filter, paths) in filters {
+            let matching = paths.filter { path in
+                path.literals.allSatisfy {
+                    ReferenceEvaluator.holds($0.atom, bytes: packet.bytes) != $0.isNegated
                 }
-                guard let specificity = matching.map(\.specificity).max() else { continue }
-                if filter.isTap {
-                    taps.append(id)
-                    continue
-                }
-                let candidate = DeliveryRank.Candidate(
-                    filter: id.rawValue, priority: filter.priority, specificity: Int32(specificity),
-                    sequence: filter.sequence)
-                if best.map({ DeliveryRank.beats(candidate, $0) }) ?? true { best = candidate }
             }
-            return Verdict(owner: best.map { FilterID(rawValue: $0.filter) }, taps: taps.sorted())
+            guard let specificity = matching.map(\.specificity).max() else { continue }
+            if filter.isTap {
+                taps.append(id)
+                continue
+            }
+            let candidate = DeliveryRank.Candidate(
+                filter: id.rawValue, priority: filter.priority, specificity: Int32(specificity),
+                sequence: filter.sequence)
+            if best.map({ DeliveryRank.beats(candidate, $0) }) ?? true { best = candidate }
         }
+        return Verdict(owner: best.map { FilterID(rawValue: $0.filter) }, taps: taps.sorted())
     }
 }

@@ -5,19 +5,9 @@ import Foundation
 import Testing
 
 @Suite struct LibpcapTests {
-    /// A classic pcap file (microsecond, little-endian) holding `packets`.
-    static func pcapFile(_ packets: [Packet], linkType: UInt32 = 1, snapshotLength: UInt32 = 65535) -> [UInt8]
-    {
-        func le32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
-        func le16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8)] }
-        var bytes =
-            le32(0xA1B2_C3D4) + le16(2) + le16(4) + le32(0) + le32(0) + le32(snapshotLength) + le32(linkType)
-        for (index, packet) in packets.enumerated() {
-            bytes +=
-                le32(1_700_000_000 + UInt32(index)) + le32(0) + le32(UInt32(packet.bytes.count))
-                + le32(UInt32(packet.originalLength))
-            bytes += packet.bytes
-        }
+    static func pcapFile(_ packets: [Packet], linkType: UInt32 = 1) -> [UInt8] {
+        var bytes = PcapWriter.encode(packets)
+        bytes.replaceSubrange(20..<24, with: (0..<4).map { UInt8(truncatingIfNeeded: linkType >> (8 * $0)) })
         return bytes
     }
 

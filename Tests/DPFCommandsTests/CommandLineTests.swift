@@ -1,5 +1,7 @@
+import DPFCapture
 import DPFCommands
 import DPFTestSupport
+import DPFWire
 import Foundation
 import Testing
 
@@ -181,5 +183,87 @@ import Testing
                 "dns": 2, "v6web": 1, "ndp": 1, "sniffer": 3, "voice": 1, "guests": 1, "carrier": 1, "web": 2,
                 "synguard": 1,
             ])
+    }
+}
+
+@Suite struct ReplayTests {
+    static let packets: [Packet] = [
+        PacketBuilder.ethernet().ipv4(src: IPv4Address(10, 0, 0, 9), dst: IPv4Address(10, 0, 0, 53)).udp(
+            sourcePort: 5000, destinationPort: 53
+        ).packet,
+        PacketBuilder.ethernet().ipv4(src: IPv4Address(10, 0, 0, 9), dst: IPv4Address(10, 0, 0, 1)).icmp4(
+            type: 8
+        ).packet,
+        PacketBuilder.ethernet().ipv4(src: IPv4Address(192, 0, 2, 7), dst: IPv4Address(10, 1, 0, 5)).tcp(
+            sourcePort: 1, destinationPort: 80
+        ).packet,
+        PacketBuilder.ethernet().arp(senderIP: IPv4Address(10, 0, 0, 9), targetIP: IPv4Address(10, 0, 0, 1))
+            .packet,
+    ]
+
+    func write(_ bytes: [UInt8], suffix: String) throws -> String {
+        let path = NSTemporaryDirectory() + "dpf-replay-\(UUID().uuidString).\(suffix)"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func replay(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
+        let console = Console.capturing()
+        let status = DPFMain.run(["replay"] + arguments, console: console)
+        return (status, console.standardOutput, console.standardError)
+    }
+
+    func delivered(_ json: String) throws -> [String: Int] {
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let apps = try #require(object["apps"] as? [[String: Any]])
+        return Dictionary(uniqueKeysWithValues: apps.map { ($0["name"] as! String, $0["delivered"] as! Int) })
+    }
+
+    @Test func everyEngineAndACompiledProgramDeliverAlike() throws {
+        let capture = try write(PcapWriter.encode(ReplayTests.packets), suffix: "pcap")
+        defer { try? FileManager.default.removeItem(atPath: capture) }
+        let filters = ["dns.dpf", "monitor.dpf", "web.dpf"].map { "\(Fixtures.filtersDirectory)/\($0)" }
+        let expected = ["dns": 1, "sniffer": 2, "web": 1, "synguard": 0]
+        for engine in ["reference", "trie", "bytecode"] {
+            let run = replay([capture, "--filters"] + filters + ["--engine", engine, "--json"])
+            #expect(run.status == 0, "\(run.err)")
+            #expect(try delivered(run.out) == expected, "\(engine)")
+        }
+        let program = NSTemporaryDirectory() + "dpf-replay-\(UUID().uuidString).dpfc"
+        defer { try? FileManager.default.removeItem(atPath: program) }
+        let console = Console.capturing()
+        #expect(DPFMain.run(["compile"] + filters + ["-o", program], console: console) == 0)
+        let run = replay([capture, "--program", program, "--json"])
+        #expect(run.status == 0, "\(run.err)")
+        #expect(try delivered(run.out) == expected)
+    }
+
+    @Test func aTruncatedCaptureReportsWhatWasReadThenFails() throws {
+        var bytes = PcapWriter.encode(ReplayTests.packets)
+        bytes.removeLast(5)
+        let capture = try write(bytes, suffix: "pcap")
+        defer { try? FileManager.default.removeItem(atPath: capture) }
+        let run = replay([capture, "--filters", "\(Fixtures.filtersDirectory)/dns.dpf", "--json"])
+        #expect(run.status == 1)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any])
+        #expect(object["packets"] as? Int == 3)
+        #expect(object["malformed"] as? Int == 1)
+        #expect(run.err.hasPrefix("dpf: \(capture): record 4: "))
+    }
+
+    @Test func badProgramsAndArgumentsAreRefused() throws {
+        let capture = try write(PcapWriter.encode(ReplayTests.packets), suffix: "pcap")
+        let garbage = try write(Array("DPFC but not really".utf8), suffix: "dpfc")
+        defer {
+            try? FileManager.default.removeItem(atPath: capture)
+            try? FileManager.default.removeItem(atPath: garbage)
+        }
+        let run = replay([capture, "--program", garbage])
+        #expect(run.status == 1)
+        #expect(run.err.hasPrefix("dpf: \(garbage): "))
+        #expect(replay([capture]).status == 2)
+        #expect(replay([capture, "--program", garbage, "--engine", "trie"]).status == 2)
+        #expect(replay(["/nonexistent.pcap", "--filters", "x.dpf"]).status == 1)
     }
 }

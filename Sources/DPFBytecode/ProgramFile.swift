@@ -1,0 +1,226 @@
+/// Why a `.dpfc` file was refused.
+public struct ProgramFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// The binary form of a compiled program (`dpf compile -o OUT.dpfc`), little-endian:
+///
+///     header   "DPFC", version u16, reserved u16, link type u32, registers u32,
+///              instructions u32, tables u32, accepts u32, filters u32, then the CRC-32 of every
+///              other byte of the file (header included)
+///     code     20 bytes per instruction: opcode, width, relation, base, register, aux (u8 each),
+///              offset u16, mask u32, value u32, target u32
+///     tables   slots u32, multiplier u64, collision-free u8, 3 zero bytes, then slots × (key u32, target u32)
+///     accepts  filter u32, tap u8, 3 zero bytes, priority i32, specificity i32, sequence u64
+///     filters  per filter: name and app, each a u16 length and UTF-8 bytes
+///
+/// Decoding checks the magic, version, every length against the bytes left, and the checksum,
+/// so a truncated or altered file is refused; the result still has to pass the `Verifier`.
+public enum ProgramFile {
+    public static let magic: [UInt8] = Array("DPFC".utf8)
+    public static let version: UInt16 = 1
+
+    public static func encode(_ program: Program) -> [UInt8] {
+        var body = Writer()
+        for instruction in program.instructions {
+            body.u8(instruction.opcode.rawValue)
+            body.u8(instruction.width)
+            body.u8(instruction.relation.rawValue)
+            body.u8(instruction.base)
+            body.u8(instruction.register)
+            body.u8(instruction.aux)
+            body.u16(instruction.offset)
+            body.u32(instruction.mask)
+            body.u32(instruction.value)
+            body.u32(instruction.target)
+        }
+        for table in program.tables {
+            body.u32(UInt32(table.capacity))
+            body.u64(table.multiplier)
+            body.u32(table.collisionFree ? 1 : 0)
+            for (key, target) in zip(table.keys, table.targets) {
+                body.u32(key)
+                body.u32(target)
+            }
+        }
+        for accept in program.accepts {
+            body.u32(accept.filter)
+            body.u32(accept.isTap ? 1 : 0)
+            body.u32(UInt32(bitPattern: accept.priority))
+            body.u32(UInt32(bitPattern: accept.specificity))
+            body.u64(accept.sequence)
+        }
+        for (name, app) in zip(program.filterNames, program.filterApps) {
+            body.string(name)
+            body.string(app)
+        }
+        var header = Writer()
+        header.bytes += magic
+        header.u16(version)
+        header.u16(0)
+        header.u32(program.linkType)
+        header.u32(UInt32(program.registerCount))
+        header.u32(UInt32(program.instructions.count))
+        header.u32(UInt32(program.tables.count))
+        header.u32(UInt32(program.accepts.count))
+        header.u32(UInt32(program.filterNames.count))
+        header.u32(CRC32.checksum(header.bytes + body.bytes))
+        return header.bytes + body.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(ProgramFileError) -> Program {
+        var reader = Reader(bytes: bytes)
+        guard bytes.count >= 4, Array(bytes[0..<4]) == magic else {
+            throw ProgramFileError(message: "not a DPF program: the file does not start with \"DPFC\"")
+        }
+        reader.position = 4
+        let version = try reader.u16("the header")
+        guard version == ProgramFile.version else {
+            throw ProgramFileError(
+                message:
+                    "unsupported program version \(version); this dpf reads version \(ProgramFile.version)")
+        }
+        _ = try reader.u16("the header")
+        let linkType = try reader.u32("the header")
+        let registers = try reader.u32("the header")
+        let instructionCount = try reader.u32("the header")
+        let tableCount = try reader.u32("the header")
+        let acceptCount = try reader.u32("the header")
+        let filterCount = try reader.u32("the header")
+        let checksum = try reader.u32("the header")
+        guard CRC32.checksum(bytes[0..<(reader.position - 4)] + bytes[reader.position...]) == checksum else {
+            throw ProgramFileError(message: "checksum mismatch: the program file is truncated or was altered")
+        }
+        // Every element takes at least 4 bytes, so counts beyond the file size are refused early.
+        for count in [instructionCount, tableCount, acceptCount, filterCount] where Int(count) > bytes.count {
+            throw ProgramFileError(message: "a count in the header (\(count)) exceeds the file size")
+        }
+        var instructions: [Instruction] = []
+        for index in 0..<Int(instructionCount) {
+            let what = "instruction \(index)"
+            let rawOpcode = try reader.u8(what)
+            let width = try reader.u8(what)
+            let rawRelation = try reader.u8(what)
+            guard let opcode = Instruction.Opcode(rawValue: rawOpcode),
+                let relation = Instruction.Relation(rawValue: rawRelation)
+            else {
+                throw ProgramFileError(
+                    message:
+                        "instruction \(index) has an unknown opcode \(rawOpcode) or relation \(rawRelation)")
+            }
+            instructions.append(
+                Instruction(
+                    opcode, width: width, relation: relation, base: try reader.u8(what),
+                    register: try reader.u8(what),
+                    aux: try reader.u8(what), offset: try reader.u16(what), mask: try reader.u32(what),
+                    value: try reader.u32(what),
+                    target: try reader.u32(what)))
+        }
+        var tables: [DispatchTable] = []
+        for index in 0..<Int(tableCount) {
+            let what = "table \(index)"
+            let capacity = Int(try reader.u32(what))
+            let multiplier = try reader.u64(what)
+            let collisionFree = try reader.u32(what) != 0
+            guard capacity <= (bytes.count - reader.position) / 8 else {
+                throw ProgramFileError(message: "\(what) claims \(capacity) slots, more than the file holds")
+            }
+            var keys: [UInt32] = []
+            var targets: [UInt32] = []
+            for _ in 0..<capacity {
+                keys.append(try reader.u32(what))
+                targets.append(try reader.u32(what))
+            }
+            tables.append(
+                DispatchTable(
+                    keys: keys, targets: targets, multiplier: multiplier, collisionFree: collisionFree))
+        }
+        var accepts: [AcceptRecord] = []
+        for index in 0..<Int(acceptCount) {
+            let what = "accept record \(index)"
+            accepts.append(
+                AcceptRecord(
+                    filter: try reader.u32(what), isTap: try reader.u32(what) != 0,
+                    priority: Int32(bitPattern: try reader.u32(what)),
+                    specificity: Int32(bitPattern: try reader.u32(what)), sequence: try reader.u64(what)))
+        }
+        var names: [String] = []
+        var apps: [String] = []
+        for index in 0..<Int(filterCount) {
+            names.append(try reader.string("the name of filter \(index)"))
+            apps.append(try reader.string("the app of filter \(index)"))
+        }
+        guard reader.position == bytes.count else {
+            throw ProgramFileError(
+                message: "\(bytes.count - reader.position) unexpected bytes after the program")
+        }
+        return Program(
+            instructions: instructions, tables: tables, accepts: accepts, registerCount: Int(registers),
+            filterNames: names,
+            filterApps: apps, linkType: linkType)
+    }
+
+    struct Writer {
+        var bytes: [UInt8] = []
+        mutating func u8(_ value: UInt8) { bytes.append(value) }
+        mutating func u16(_ value: UInt16) { bytes += [UInt8(value & 0xFF), UInt8(value >> 8)] }
+        mutating func u32(_ value: UInt32) {
+            for shift in stride(from: 0, to: 32, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+            }
+        }
+        mutating func u64(_ value: UInt64) {
+            for shift in stride(from: 0, to: 64, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+            }
+        }
+        mutating func string(_ text: String) {
+            let utf8 = Array(text.utf8.prefix(Int(UInt16.max)))
+            u16(UInt16(utf8.count))
+            bytes += utf8
+        }
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        var position = 0
+
+        mutating func take(_ count: Int, _ what: String) throws(ProgramFileError) -> ArraySlice<UInt8> {
+            guard count <= bytes.count - position else {
+                throw ProgramFileError(
+                    message:
+                        "the file ends in \(what), at byte \(bytes.count) of at least \(position + count)")
+            }
+            defer { position += count }
+            return bytes[position..<(position + count)]
+        }
+
+        mutating func little(_ count: Int, _ what: String) throws(ProgramFileError) -> UInt64 {
+            try take(count, what).reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        }
+
+        mutating func u8(_ what: String) throws(ProgramFileError) -> UInt8 { UInt8(try little(1, what)) }
+        mutating func u16(_ what: String) throws(ProgramFileError) -> UInt16 { UInt16(try little(2, what)) }
+        mutating func u32(_ what: String) throws(ProgramFileError) -> UInt32 { UInt32(try little(4, what)) }
+        mutating func u64(_ what: String) throws(ProgramFileError) -> UInt64 { try little(8, what) }
+
+        mutating func string(_ what: String) throws(ProgramFileError) -> String {
+            let length = Int(try u16(what))
+            return String(decoding: try take(length, what), as: UTF8.self)
+        }
+    }
+}
+
+/// CRC-32 (IEEE 802.3, as in zlib and pcapng).
+enum CRC32 {
+    static let table: [UInt32] = (0..<256).map { index in
+        var crc = UInt32(index)
+        for _ in 0..<8 { crc = crc & 1 != 0 ? 0xEDB8_8320 ^ (crc >> 1) : crc >> 1 }
+        return crc
+    }
+
+    static func checksum<Bytes: Collection>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
+        ~bytes.reduce(~UInt32(0)) { crc, byte in table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+    }
+}
