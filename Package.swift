@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(
             name: "DPFBytecodeTests",
             dependencies: [
-                "DPFBytecode", "DPFCompiler", "DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire",
+                "DPFBytecode", "DPFCompiler", "DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire", "DPFCapture",
                 "DPFTestSupport",
             ],
             exclude: ["Golden"]),

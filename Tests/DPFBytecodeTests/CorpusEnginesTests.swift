@@ -1,0 +1,63 @@
+import DPFBytecode
+import DPFCapture
+import DPFCompiler
+import DPFFilter
+import DPFTestSupport
+import DPFTrie
+import DPFWire
+import Foundation
+import Testing
+
+/// Interpreter, trie walker and the reference delivery rule agree on every Ethernet packet of the
+/// capture corpus (skipped when ../shared/corpus is absent), for the example filters plus a few
+/// hundred random ones.
+@Suite struct CorpusEnginesTests {
+    @Test func enginesAgreeOnTheCorpus() throws {
+        let directory = Fixtures.corpusDirectory + "/pcap"
+        guard FileManager.default.fileExists(atPath: directory) else {
+            print("skipping: no capture corpus at \(directory)")
+            return
+        }
+        let trie = try GoldenBytecodeTests.examples()
+        var guards: [FilterGuard] = []
+        for entry in try RandomFilterSets.make(seed: 77, count: 300) {
+            if let filterGuard = try? trie.insert(
+                name: "r." + entry.name, app: "r" + entry.app, priority: entry.priority, isTap: entry.isTap,
+                tree: entry.tree,
+                presenting: guards)
+            {
+                guards.append(filterGuard)
+            }
+        }
+        let interpreter = Interpreter(try Verifier.verify(try Lowering.lower(trie)))
+        let reference = ReferenceDelivery(trie)
+        var packets = 0
+        var owners = Set<FilterID>()
+        var failures = 0
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        while let relative = enumerator?.nextObject() as? String, failures < 3 {
+            guard let reader = try? LibpcapReader(path: "\(directory)/\(relative)"),
+                reader.linkType == .ethernet
+            else { continue }
+            while let packet = try? reader.nextPacket() {
+                packets += 1
+                let expected = reference.verdict(for: packet)
+                let walked = trie.verdict(for: packet)
+                let ran = interpreter.run(packet.bytes)
+                if let owner = expected.owner { owners.insert(owner) }
+                let agree =
+                    walked == expected && ran.owner == expected.owner.map { UInt32($0.rawValue) }
+                    && ran.taps == expected.taps.map { UInt32($0.rawValue) }
+                if !agree {
+                    failures += 1
+                    Issue.record(
+                        "\(relative) packet \(reader.recordsRead): reference \(expected), trie \(walked), bytecode \(ran)"
+                    )
+                }
+            }
+        }
+        print("compared 3 engines on \(packets) corpus packets; \(owners.count) different filters own some")
+        #expect(packets > 10_000)
+        #expect(owners.count > 10)
+    }
+}
