@@ -1,27 +1,55 @@
-/// The stable text form of a program (`dpf compile --emit bytecode`).
+/// The stable text form of a program (`dpf compile --emit bytecode`). It holds everything the
+/// program holds, so `Assembler.assemble` reads it back to an equal program:
+///
+///     program registers 2 link 1
+///     filter 0 "dns.1" app "dns"
+///     accept 0: filter 0 priority 0 specificity 53 sequence 0
+///     0000  shift    r1 = r0 + 4*(u8[14] & 0xf)
+///     0001  dispatch u16[12] table 0 else 0009
+///     0002  test     u16[r1+16] == 0x35 else 0004
+///     0003  accept   #0 dns.1
+///     ...
+///     table 0: 4 slots, multiplier 0x9e3779b97f4a7c15, collision-free
+///       slot 1: 0x800 -> 0002
+///       slot 3: 0x86dd -> accept #1
 public enum Disassembler {
     public static func disassemble(_ program: Program) -> String {
-        var lines = [
-            "registers \(program.registerCount), \(program.instructions.count) instructions, \(program.tables.count) tables, \(program.accepts.count) accepts, \(program.byteCount) bytes"
-        ]
+        var lines = ["program registers \(program.registerCount) link \(program.linkType)"]
+        lines.append(
+            "# \(program.instructions.count) instructions, \(program.tables.count) tables, \(program.accepts.count) accepts, \(program.byteCount) bytes"
+        )
+        for (index, (name, app)) in zip(program.filterNames, program.filterApps).enumerated()
+        where !name.isEmpty {
+            lines.append("filter \(index) \(quote(name)) app \(quote(app))")
+        }
+        for (index, record) in program.accepts.enumerated() {
+            let role = record.isTap ? " tap" : ""
+            lines.append(
+                "accept \(index): filter \(record.filter)\(role) priority \(record.priority) specificity \(record.specificity) sequence \(record.sequence)"
+            )
+        }
         for (index, instruction) in program.instructions.enumerated() {
             lines.append(label(index) + "  " + describe(instruction, in: program))
         }
         for (index, table) in program.tables.enumerated() {
             let kind = table.collisionFree ? "collision-free" : "probing"
-            lines.append("table \(index): \(table.entries.count) entries, \(table.capacity) slots, \(kind)")
-            for entry in table.entries {
-                if DispatchTable.isTerminal(entry.target) {
-                    let record = entry.target & ~DispatchTable.terminalBit
-                    lines.append(
-                        "  \(hex(entry.key)) -> " + describe(Instruction(.accept, value: record), in: program)
-                    )
-                } else {
-                    lines.append("  \(hex(entry.key)) -> \(label(Int(entry.target)))")
-                }
+            lines.append(
+                "table \(index): \(table.capacity) slots, multiplier 0x\(String(table.multiplier, radix: 16)), \(kind)"
+            )
+            for slot in 0..<table.capacity where table.targets[slot] != DispatchTable.empty {
+                let target = table.targets[slot]
+                let destination =
+                    DispatchTable.isTerminal(target)
+                    ? accept(Int(target & ~DispatchTable.terminalBit), in: program) : label(Int(target))
+                lines.append("  slot \(slot): \(hex(table.keys[slot])) -> \(destination)")
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func quote(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            + "\""
     }
 
     static func label(_ index: Int) -> String {
@@ -36,6 +64,14 @@ public enum Disassembler {
         let full: UInt32 = instruction.width == 4 ? .max : (1 << (8 * UInt32(instruction.width))) - 1
         let masked = instruction.mask == full ? "" : " & \(hex(instruction.mask))"
         return "u\(8 * Int(instruction.width))[\(base)\(instruction.offset)]\(masked)"
+    }
+
+    /// `accept #3 web.http` (the name is a comment for readers; the number is what counts).
+    static func accept(_ index: Int, in program: Program) -> String {
+        guard index < program.accepts.count else { return "accept #\(index)" }
+        let filter = Int(program.accepts[index].filter)
+        let name = filter < program.filterNames.count ? program.filterNames[filter] : ""
+        return name.isEmpty ? "accept #\(index)" : "accept #\(index) \(name)"
     }
 
     public static func describe(_ instruction: Instruction, in program: Program) -> String {
@@ -53,19 +89,17 @@ public enum Disassembler {
             return
                 "dispatch \(load(instruction)) table \(instruction.value) else \(label(Int(instruction.target)))"
         case .accept:
-            guard Int(instruction.value) < program.accepts.count else {
-                return "accept   #\(instruction.value)"
-            }
-            let record = program.accepts[Int(instruction.value)]
-            let name =
-                Int(record.filter) < program.filterNames.count
-                ? program.filterNames[Int(record.filter)] : "#\(record.filter)"
-            let role = record.isTap ? "tap" : "priority \(record.priority), specificity \(record.specificity)"
-            return "accept   \(name) (\(role))"
+            return "accept   " + accept(Int(instruction.value), in: program).dropFirst("accept ".count)
         case .jump:
             return "jump     \(label(Int(instruction.target)))"
         case .halt:
             return "halt"
         }
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

@@ -124,8 +124,9 @@ import Testing
     @Test func emitBytecodeDisassemblesTheVerifiedProgram() {
         let run = dpf("compile", example("dns.dpf"), "--emit", "bytecode")
         #expect(run.status == 0)
-        #expect(run.out.hasPrefix("registers 2, "))
-        #expect(run.out.contains("accept   dns.1 (priority 0, specificity 53)"))
+        #expect(run.out.hasPrefix("program registers 2 link 1\n"))
+        #expect(run.out.contains("accept 0: filter 0 priority 0 specificity 53 sequence 0"))
+        #expect(run.out.contains("accept   #0 dns.1"))
         #expect(run.out.contains("halt"))
     }
 
