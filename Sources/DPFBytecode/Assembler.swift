@@ -222,8 +222,9 @@ public enum Assembler {
                 }
                 try expect(")")
                 return instruction
-            case "test", "testnot":
-                var instruction = Instruction(mnemonic == "test" ? .test : .testNot)
+            case "test", "testnot", "test*", "testnot*":
+                var instruction = Instruction(mnemonic.hasPrefix("testnot") ? .testNot : .test)
+                if mnemonic.hasSuffix("*") { instruction.aux = Instruction.boundsProven }
                 try load(into: &instruction)
                 let symbol = word()
                 guard let relation = Instruction.Relation.allCases.first(where: { $0.symbol == symbol })
@@ -235,8 +236,9 @@ public enum Assembler {
                 try expect("else")
                 instruction.target = try target()
                 return instruction
-            case "dispatch":
+            case "dispatch", "dispatch*":
                 var instruction = Instruction(.dispatch)
+                if mnemonic.hasSuffix("*") { instruction.aux = Instruction.boundsProven }
                 try load(into: &instruction)
                 try expect("table")
                 instruction.value = try number(UInt32.self)
@@ -248,6 +250,17 @@ public enum Assembler {
                 return Instruction(.accept, value: try number(UInt32.self))
             case "jump":
                 return Instruction(.jump, target: try target())
+            case "check":
+                var instruction = Instruction(.check)
+                skipSpaces()
+                if text[position...].hasPrefix("r") {
+                    instruction.base = try register()
+                    try expect("+")
+                }
+                instruction.value = try number(UInt32.self)
+                try expect("else")
+                instruction.target = try target()
+                return instruction
             case "halt":
                 return Instruction(.halt)
             default:

@@ -66,7 +66,8 @@ public enum Disassembler {
         return "u\(8 * Int(instruction.width))[\(base)\(instruction.offset)]\(masked)"
     }
 
-    /// `accept #3 web.http` (the name is a comment for readers; the number is what counts).
+    /// `accept #3 web.http` (the name is a comment for readers; the number is what counts). A `*` after
+    /// a mnemonic marks a load whose bounds an earlier `check` proved.
     static func accept(_ index: Int, in program: Program) -> String {
         guard index < program.accepts.count else { return "accept #\(index)" }
         let filter = Int(program.accepts[index].filter)
@@ -79,15 +80,17 @@ public enum Disassembler {
         case .shift:
             return
                 "shift    r\(instruction.register) = r\(instruction.base) + \(1 << instruction.aux)*(\(load(instruction)))"
-        case .test:
-            return
-                "test     \(load(instruction)) \(instruction.relation.symbol) \(hex(instruction.value)) else \(label(Int(instruction.target)))"
-        case .testNot:
-            return
-                "testnot  \(load(instruction)) \(instruction.relation.symbol) \(hex(instruction.value)) else \(label(Int(instruction.target)))"
+        case .test, .testNot:
+            let mnemonic =
+                (instruction.opcode == .test ? "test" : "testnot") + (instruction.isBoundsProven ? "*" : "")
+            return mnemonic.padding(9)
+                + "\(load(instruction)) \(instruction.relation.symbol) \(hex(instruction.value)) else \(label(Int(instruction.target)))"
         case .dispatch:
-            return
-                "dispatch \(load(instruction)) table \(instruction.value) else \(label(Int(instruction.target)))"
+            return ("dispatch" + (instruction.isBoundsProven ? "*" : "")).padding(9)
+                + "\(load(instruction)) table \(instruction.value) else \(label(Int(instruction.target)))"
+        case .check:
+            let base = instruction.base == 0 ? "" : "r\(instruction.base)+"
+            return "check    \(base)\(instruction.value) else \(label(Int(instruction.target)))"
         case .accept:
             return "accept   " + accept(Int(instruction.value), in: program).dropFirst("accept ".count)
         case .jump:
@@ -99,6 +102,10 @@ public enum Disassembler {
 }
 
 extension String {
+    fileprivate func padding(_ width: Int) -> String {
+        self + String(repeating: " ", count: max(1, width - count))
+    }
+
     fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }

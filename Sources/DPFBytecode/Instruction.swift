@@ -24,7 +24,17 @@ public struct Instruction: Sendable, Hashable {
         case jump = 6
         /// Stop. The last instruction of every program.
         case halt = 7
+        /// Continue if `R[base] + value` bytes were captured (and `R[base]` is readable); otherwise
+        /// jump to `target`. One check covers a straight-line run of loads, which then carry
+        /// `boundsProven`.
+        case check = 8
     }
+
+    /// `aux` flag of `test`, `testNot` and `dispatch`: an earlier `check` proved the load lies inside
+    /// the packet, so it is not checked again. The verifier proves the claim on every path.
+    public static let boundsProven: UInt8 = 1
+
+    public var isBoundsProven: Bool { opcode != .shift && aux & Instruction.boundsProven != 0 }
 
     public enum Relation: UInt8, Sendable, CaseIterable {
         case equal = 0

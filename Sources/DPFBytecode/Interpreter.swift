@@ -125,6 +125,11 @@ public final class Interpreter: @unchecked Sendable {
                     pc += 1
                 case .jump:
                     pc = Int(instruction.target)
+                case .check:
+                    let base = registers[Int(instruction.base)]
+                    pc =
+                        base >= 0 && base + Int(instruction.value) <= length
+                        ? pc + 1 : Int(instruction.target)
                 case .halt:
                     return Outcome(owner: owner, tapCount: tapCount)
                 }
@@ -175,7 +180,9 @@ public final class Interpreter: @unchecked Sendable {
     ) -> UInt32? {
         let start = registers[Int(instruction.base)] + Int(instruction.offset)
         let width = Int(instruction.width)
-        guard start >= 0, start + width <= length else { return nil }
+        if !instruction.isBoundsProven {
+            guard start >= 0, start + width <= length else { return nil }
+        }
         switch width {
         case 1:
             return UInt32(packet[start])

@@ -13,6 +13,8 @@ public struct VerifierError: Error, Sendable, Equatable, CustomStringConvertible
         case badTable
         case badAccept
         case tooManyRegisters
+        /// A load marked bounds-proven is not covered by a `check` on every path to it.
+        case unprovenLoad
     }
 
     public let kind: Kind
@@ -62,6 +64,7 @@ public enum Verifier {
             try check(instruction, at: index, in: program, written: &written, inPrologue: inPrologue)
         }
         for (index, table) in program.tables.enumerated() { try check(table, index: index, in: program) }
+        try checkProvenLoads(program)
         return VerifiedProgram(program)
     }
 
@@ -93,6 +96,17 @@ public enum Verifier {
             }
             written.insert(instruction.register)
         case .test, .testNot, .jump:
+            try checkTarget(instruction.target, from: index, in: program)
+        case .check:
+            guard written.contains(instruction.base) else {
+                throw fail(
+                    .badRegister, index, "check of register r\(instruction.base) before the prologue sets it")
+            }
+            guard instruction.value <= UInt32(packetWindow) else {
+                throw fail(
+                    .outsidePacketWindow, index,
+                    "check of \(instruction.value) bytes leaves the 64 KiB packet window")
+            }
             try checkTarget(instruction.target, from: index, in: program)
         case .dispatch:
             guard Int(instruction.value) < program.tables.count else {
@@ -140,6 +154,60 @@ public enum Verifier {
         guard written.contains(instruction.base) else {
             throw fail(
                 .badRegister, index, "load from register r\(instruction.base) before the prologue sets it")
+        }
+    }
+
+    /// Every bounds-proven load must be covered, on every path that reaches it, by a `check` of
+    /// its base register reaching at least as far. Jumps only go forward, so one pass in program
+    /// order sees every predecessor of an instruction before the instruction itself.
+    private static func checkProvenLoads(_ program: Program) throws(VerifierError) {
+        let instructions = program.instructions
+        var incoming = [[UInt8: Int]?](repeating: nil, count: instructions.count)
+        incoming[0] = [:]
+        func merge(_ facts: [UInt8: Int], into target: Int) {
+            guard let existing = incoming[target] else {
+                incoming[target] = facts
+                return
+            }
+            var met: [UInt8: Int] = [:]
+            for (register, end) in existing {
+                if let other = facts[register] { met[register] = min(end, other) }
+            }
+            incoming[target] = met
+        }
+        for (index, instruction) in instructions.enumerated() {
+            guard let facts = incoming[index] else { continue }  // unreachable
+            if instruction.isBoundsProven {
+                let end = Int(instruction.offset) + Int(instruction.width)
+                guard let proven = facts[instruction.base], proven >= end else {
+                    throw fail(
+                        .unprovenLoad, index,
+                        "load marked proven, but no check covers r\(instruction.base) up to \(end) on every path"
+                    )
+                }
+            }
+            switch instruction.opcode {
+            case .halt:
+                break
+            case .jump:
+                merge(facts, into: Int(instruction.target))
+            case .dispatch:
+                merge(facts, into: Int(instruction.target))
+                for (_, target) in program.tables[Int(instruction.value)].entries
+                where !DispatchTable.isTerminal(target) {
+                    merge(facts, into: Int(target))
+                }
+            case .check:
+                merge(facts, into: Int(instruction.target))
+                var passed = facts
+                passed[instruction.base] = max(passed[instruction.base] ?? 0, Int(instruction.value))
+                merge(passed, into: index + 1)
+            case .test, .testNot:
+                merge(facts, into: Int(instruction.target))
+                merge(facts, into: index + 1)
+            case .shift, .accept:
+                merge(facts, into: index + 1)
+            }
         }
     }
 

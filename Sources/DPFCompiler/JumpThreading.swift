@@ -24,7 +24,7 @@ enum JumpThreading {
         let instructions = program.instructions
         for index in program.instructions.indices {
             switch program.instructions[index].opcode {
-            case .test, .testNot, .dispatch, .jump:
+            case .test, .testNot, .dispatch, .jump, .check:
                 program.instructions[index].target = final(
                     program.instructions[index].target, in: instructions)
             default:
@@ -48,7 +48,7 @@ enum JumpThreading {
     private static func removeDeadJumps(_ program: inout Program) {
         var targeted = Set<UInt32>()
         for instruction in program.instructions
-        where [.test, .testNot, .dispatch, .jump].contains(instruction.opcode) {
+        where [.test, .testNot, .dispatch, .jump, .check].contains(instruction.opcode) {
             targeted.insert(instruction.target)
         }
         for table in program.tables {
@@ -72,7 +72,7 @@ enum JumpThreading {
         }
         var kept: [Instruction] = []
         for (index, var instruction) in program.instructions.enumerated() where keep[index] {
-            if [.test, .testNot, .dispatch, .jump].contains(instruction.opcode) {
+            if [.test, .testNot, .dispatch, .jump, .check].contains(instruction.opcode) {
                 instruction.target = newIndex[Int(instruction.target)]
             }
             kept.append(instruction)

@@ -119,7 +119,11 @@ public enum Lowering {
 
         var here: UInt32 { UInt32(instructions.count) }
 
-        mutating func emit(node: Int32) throws(LoweringError) {
+        /// Bytes known captured past each base register, on every path into the code being emitted
+        /// (established by `check` instructions around it).
+        typealias Proven = [UInt8: Int]
+
+        mutating func emit(node: Int32, proven: Proven = [:]) throws(LoweringError) {
             let view = trie.view(of: node)
             for accept in view.accepts {
                 instructions.append(Instruction(.accept, value: self.accept(accept)))
@@ -128,30 +132,84 @@ public enum Lowering {
                 if group.equalities.count == 1 {
                     var test = try load(.test, group.key)
                     test.value = group.equalities[0].value
-                    try emitGuarded(test, child: group.equalities[0].child)
+                    try emitGuarded(test, child: group.equalities[0].child, proven: proven)
                 } else if group.equalities.count >= 2 {
-                    try emitDispatch(group)
+                    try emitDispatch(group, proven: proven)
                 }
                 for (literal, child) in group.others {
                     var test = try load(literal.isNegated ? .testNot : .test, group.key)
                     test.relation = Instruction.Relation(literal.atom.relation)
                     test.value = literal.atom.value
-                    try emitGuarded(test, child: child)
+                    try emitGuarded(test, child: child, proven: proven)
                 }
             }
         }
 
-        /// A test whose failure skips the child's block.
-        mutating func emitGuarded(_ test: Instruction, child: Int32) throws(LoweringError) {
-            let at = instructions.count
-            instructions.append(test)
-            try emit(node: child)
-            instructions[at].target = here
+        /// Marks a load whose bytes `proven` covers, so the interpreter skips its bounds check.
+        func marked(_ instruction: Instruction, _ proven: Proven) -> Instruction {
+            var instruction = instruction
+            if let end = proven[instruction.base], end >= Int(instruction.offset) + Int(instruction.width) {
+                instruction.aux = Instruction.boundsProven
+            }
+            return instruction
         }
 
-        mutating func emitDispatch(_ group: TrieNodeView.Group) throws(LoweringError) {
+        /// How far past each base register a straight run of positive tests starting with `test`
+        /// reads: the run continues through nodes with no accepts and a single positive edge, all
+        /// of which fail together if the packet is too short for any of them.
+        func runEnds(_ test: Instruction, child: Int32) -> (ends: Proven, loads: Int) {
+            var ends: Proven = [test.base: Int(test.offset) + Int(test.width)]
+            var loads = 1
+            var node = child
+            while true {
+                let view = trie.view(of: node)
+                guard view.accepts.isEmpty, view.groups.count == 1 else { break }
+                let group = view.groups[0]
+                let next: Int32
+                if group.equalities.count == 1 && group.others.isEmpty {
+                    next = group.equalities[0].child
+                } else if group.equalities.isEmpty && group.others.count == 1
+                    && !group.others[0].literal.isNegated
+                {
+                    next = group.others[0].child
+                } else {
+                    break
+                }
+                guard let register = registers[group.key.base] else { break }
+                ends[register] = max(ends[register] ?? 0, group.key.offset + group.key.width)
+                loads += 1
+                node = next
+            }
+            return (ends, loads)
+        }
+
+        /// A test whose failure skips the child's block. A positive test that starts a run of more
+        /// loads than it has base registers gets one `check` per register in front, covering the
+        /// whole run, and the run's loads skip their own bounds checks.
+        mutating func emitGuarded(_ test: Instruction, child: Int32, proven: Proven) throws(LoweringError) {
+            var proven = proven
+            var checks: [Int] = []
+            if test.opcode == .test {
+                let (ends, loads) = runEnds(test, child: child)
+                let uncovered = ends.filter { register, end in (proven[register] ?? 0) < end }
+                if loads > uncovered.count && !uncovered.isEmpty {
+                    for (register, end) in uncovered.sorted(by: { $0.key < $1.key }) {
+                        checks.append(instructions.count)
+                        instructions.append(Instruction(.check, base: register, value: UInt32(end)))
+                        proven[register] = end
+                    }
+                }
+            }
             let at = instructions.count
-            var dispatch = try load(.dispatch, group.key)
+            instructions.append(marked(test, proven))
+            try emit(node: child, proven: proven)
+            instructions[at].target = here
+            for check in checks { instructions[check].target = here }
+        }
+
+        mutating func emitDispatch(_ group: TrieNodeView.Group, proven: Proven) throws(LoweringError) {
+            let at = instructions.count
+            var dispatch = marked(try load(.dispatch, group.key), proven)
             dispatch.value = UInt32(tables.count)
             tables.append(DispatchTable.build([]))  // placeholder, replaced below
             instructions.append(dispatch)
@@ -165,7 +223,7 @@ public enum Lowering {
                     continue
                 }
                 entries.append((value, here))
-                try emit(node: child)
+                try emit(node: child, proven: proven)
                 exits.append(instructions.count)
                 instructions.append(Instruction(.jump))
             }

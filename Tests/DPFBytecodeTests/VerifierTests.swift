@@ -36,6 +36,16 @@ import Testing
             }
         ),
         (.tooManyRegisters, -1, mutated { $0.registerCount = 17 }),
+        (.unprovenLoad, 0, mutated { $0.instructions[0].aux = Instruction.boundsProven }),
+        (
+            .unprovenLoad, 1,
+            mutated {
+                // The check covers 13 bytes, the load needs 14.
+                $0.instructions.insert(Instruction(.check, value: 13, target: 3), at: 0)
+                $0.instructions[1].aux = Instruction.boundsProven
+                $0.instructions[1].target = 3
+            }
+        ),
         (
             .shiftOutsidePrologue, 1,
             mutated {
@@ -65,6 +75,16 @@ import Testing
             }
         ),
     ]
+
+    @Test func aCheckProvesTheLoadsItCovers() throws {
+        var program = VerifierTests.valid
+        program.instructions.insert(Instruction(.check, value: 14, target: 3), at: 0)
+        program.instructions[1].aux = Instruction.boundsProven
+        program.instructions[1].target = 3
+        let interpreter = Interpreter(try Verifier.verify(program))
+        #expect(interpreter.run([UInt8](repeating: 0, count: 12) + [0x08, 0x00]).owner == 0)
+        #expect(interpreter.run([UInt8](repeating: 0, count: 12) + [0x08]).owner == nil)
+    }
 
     @Test func everyRuleRejectsWithItsKindAndIndex() {
         #expect((try? Verifier.verify(VerifierTests.valid)) != nil)
