@@ -185,13 +185,11 @@ public final class Interpreter: @unchecked Sendable {
         }
         switch width {
         case 1:
-            return UInt32(packet[start])
+            return UInt32(packet.load(fromByteOffset: start, as: UInt8.self))
         case 2:
-            return UInt32(packet[start]) << 8 | UInt32(packet[start + 1])
+            return UInt32(UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt16.self)))
         default:
-            return UInt32(packet[start]) << 24 | UInt32(packet[start + 1]) << 16 | UInt32(packet[start + 2])
-                << 8
-                | UInt32(packet[start + 3])
+            return UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt32.self))
         }
     }
 
