@@ -10,28 +10,47 @@ extension DecisionTrie {
         name: String, app: String, priority: Int = 0, isTap: Bool = false, tree: FilterTree,
         presenting guards: [FilterGuard] = []
     ) throws(TrieError) -> FilterGuard {
+        let paths = try expand(name: name, tree: tree)
+        if !isTap {
+            try checkConflicts(name: name, app: app, priority: priority, paths: paths, guards: guards)
+        }
+        return install(name: name, app: app, priority: priority, isTap: isTap, tree: tree, paths: paths)
+    }
+
+    /// The filter's paths, after checking its name is free; refuses filters that expand too far.
+    func expand(name: String, tree: FilterTree) throws(TrieError) -> [FilterPath] {
         guard filterIDs[name] == nil else {
             throw TrieError(.duplicateName, "a filter named '\(name)' is already installed")
         }
-        let paths: [FilterPath]
         do {
-            paths = try PathExpansion.paths(of: tree)
+            return try PathExpansion.paths(of: tree)
         } catch {
             throw TrieError(
                 .tooManyPaths,
                 "filter '\(name)' expands to more than \(PathExpansion.maximumPaths) alternatives (\(error.paths) or more); split it into several filters"
             )
         }
-        if !isTap {
-            try checkConflicts(name: name, app: app, priority: priority, paths: paths, guards: guards)
-        }
+    }
+
+    /// Adds a filter whose paths were expanded and whose collisions were allowed by the caller.
+    @discardableResult
+    func install(name: String, app: String, priority: Int, isTap: Bool, tree: FilterTree, paths: [FilterPath])
+        -> FilterGuard
+    {
         let index: Int32 = freeFilters.popLast() ?? Int32(filters.count)
         let filterGuard = FilterGuard(filter: FilterID(rawValue: index), secret: secrets.next())
         let record = InstalledFilter(
             name: name, app: app, priority: priority, isTap: isTap, tree: tree, sequence: nextSequence,
             filterGuard: filterGuard)
+        let rank = Rank(priority: priority, sequence: nextSequence, isTap: isTap)
         nextSequence += 1
-        if Int(index) == filters.count { filters.append(record) } else { filters[Int(index)] = record }
+        if Int(index) == filters.count {
+            filters.append(record)
+            ranks.append(rank)
+        } else {
+            filters[Int(index)] = record
+            ranks[Int(index)] = rank
+        }
         var firstPath: Int32 = -1
         for path in paths { firstPath = insertPath(path, filter: index, nextOfFilter: firstPath) }
         filters[Int(index)]!.firstPath = firstPath

@@ -76,6 +76,12 @@ public final class DecisionTrie {
         var next: Int32
     }
 
+    struct Rank {
+        var priority: Int
+        var sequence: UInt64
+        var isTap: Bool
+    }
+
     struct PathRecord {
         var filter: Int32
         var specificity: Int32
@@ -98,6 +104,9 @@ public final class DecisionTrie {
     var keyIDs: [TestKey: Int32] = [:]
     var freeKeys: [Int32] = []
     var filters: [InstalledFilter?] = []
+    /// What the walker needs of each filter, indexed like `filters`: kept apart so a packet's walk
+    /// reads a few plain words instead of copying filter records (names, trees) per accept.
+    var ranks: [Rank] = []
     var freeFilters: [Int32] = []
     var filterIDs: [String: FilterID] = [:]
     var nextSequence: UInt64 = 0

@@ -18,20 +18,13 @@ public struct TrieBuildError: Error, Sendable, CustomStringConvertible {
 public enum TrieBuilder {
     public static func build(_ set: FilterSet) -> (trie: DecisionTrie, errors: [TrieBuildError]) {
         let trie = DecisionTrie(linkType: set.linkType)
-        var guards: [String: FilterGuard] = [:]
         var grants: [String: Set<String>] = [:]
         for app in set.apps { grants.merge(app.grants) { $0.union($1) } }
         var errors: [TrieBuildError] = []
         for (app, filter) in set.allFilters {
             do throws(TrieError) {
-                var presented: [FilterGuard] = []
+                let paths = try trie.expand(name: filter.name, tree: filter.tree)
                 if !app.isTap {
-                    let paths: [FilterPath]
-                    do {
-                        paths = try PathExpansion.paths(of: filter.tree)
-                    } catch {
-                        paths = []  // insert reports the expansion error below
-                    }
                     for collision in trie.collisions(app: app.name, priority: app.priority, paths: paths) {
                         let other = trie.filter(collision.other)!
                         let granted: Bool
@@ -45,14 +38,11 @@ public enum TrieBuilder {
                                 for: collision, name: filter.name, app: app.name, priority: app.priority,
                                 paths: paths)
                         }
-                        if collision.kind == .wouldSteal, let filterGuard = guards[other.name] {
-                            presented.append(filterGuard)
-                        }
                     }
                 }
-                guards[filter.name] = try trie.insert(
+                trie.install(
                     name: filter.name, app: app.name, priority: app.priority, isTap: app.isTap,
-                    tree: filter.tree, presenting: presented)
+                    tree: filter.tree, paths: paths)
             } catch {
                 errors.append(TrieBuildError(filter: filter.name, origin: filter.origin, error: error))
             }
