@@ -13,18 +13,18 @@ public struct Program: Sendable, Hashable {
     /// The pcap LINKTYPE_ value of the packets the program reads (1 is Ethernet).
     public var linkType: UInt32
 
+    /// `filterApps`, when given, names the app of each filter in `filterNames`.
     public init(
         instructions: [Instruction], tables: [DispatchTable] = [], accepts: [AcceptRecord] = [],
-        registerCount: Int = 1, filterNames: [String] = [], filterApps: [String] = [], linkType: UInt32 = 1
+        registerCount: Int = 1, filterNames: [String] = [], filterApps: [String]? = nil, linkType: UInt32 = 1
     ) {
+        precondition(filterApps == nil || filterApps!.count == filterNames.count, "one app per filter name")
         self.instructions = instructions
         self.tables = tables
         self.accepts = accepts
         self.registerCount = registerCount
         self.filterNames = filterNames
-        self.filterApps =
-            filterApps.count == filterNames.count
-            ? filterApps : Array(repeating: "", count: filterNames.count)
+        self.filterApps = filterApps ?? Array(repeating: "", count: filterNames.count)
         self.linkType = linkType
     }
 
@@ -141,19 +141,5 @@ public struct DispatchTable: Sendable, Hashable {
             table.targets[slot] = target
         }
         return table
-    }
-
-    /// The target for `key`, or `nil`.
-    @inline(__always)
-    public func lookup(_ key: UInt32) -> UInt32? {
-        var slot = home(of: key)
-        if collisionFree {
-            return keys[slot] == key && targets[slot] != DispatchTable.empty ? targets[slot] : nil
-        }
-        while targets[slot] != DispatchTable.empty {
-            if keys[slot] == key { return targets[slot] }
-            slot = (slot + 1) & (capacity - 1)
-        }
-        return nil
     }
 }

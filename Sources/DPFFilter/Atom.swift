@@ -32,8 +32,6 @@ public struct HeaderBase: Sendable, Hashable, Comparable {
 
     public var isPacketStart: Bool { shifts.isEmpty }
 
-    public func appending(_ shift: Shift) -> HeaderBase { HeaderBase(shifts + [shift]) }
-
     public static func < (lhs: HeaderBase, rhs: HeaderBase) -> Bool {
         if lhs.shifts.count != rhs.shifts.count { return lhs.shifts.count < rhs.shifts.count }
         return lhs.shifts.lexicographicallyPrecedes(rhs.shifts)

@@ -1,3 +1,4 @@
+import DPFTestSupport
 import DPFTrie
 import Testing
 
@@ -71,8 +72,9 @@ import Testing
     func secondFilter(_ conflict: Case) throws {
         let trie = DecisionTrie()
         let firstGuard = try trie.insert(
-            name: "a.f", app: "a", priority: conflict.firstPriority, tree: TrieFixtures.tree(conflict.first))
-        let second = try TrieFixtures.tree(conflict.second)
+            name: "a.f", app: "a", priority: conflict.firstPriority,
+            tree: RandomFilterSets.tree(conflict.first))
+        let second = try RandomFilterSets.tree(conflict.second)
         do {
             try trie.insert(
                 name: "\(conflict.secondApp).\(conflict.secondApp == "a" ? "g" : "f")",
@@ -88,26 +90,27 @@ import Testing
 
     @Test func guardsAreNotTransferable() throws {
         let trie = DecisionTrie()
-        try trie.insert(name: "a.f", app: "a", tree: TrieFixtures.tree("udp.dport == 53"))
-        let otherGuard = try trie.insert(name: "c.f", app: "c", tree: TrieFixtures.tree("tcp.dport == 53"))
+        try trie.insert(name: "a.f", app: "a", tree: RandomFilterSets.tree("udp.dport == 53"))
+        let otherGuard = try trie.insert(
+            name: "c.f", app: "c", tree: RandomFilterSets.tree("tcp.dport == 53"))
         #expect(throws: TrieError.self) {
             try trie.insert(
-                name: "b.f", app: "b", priority: 1, tree: TrieFixtures.tree("udp.dport == 53"),
+                name: "b.f", app: "b", priority: 1, tree: RandomFilterSets.tree("udp.dport == 53"),
                 presenting: [otherGuard])
         }
     }
 
     @Test func refusedFiltersLeaveNoTrace() throws {
         let trie = DecisionTrie()
-        try trie.insert(name: "a.f", app: "a", tree: TrieFixtures.tree("udp.dport == 53"))
+        try trie.insert(name: "a.f", app: "a", tree: RandomFilterSets.tree("udp.dport == 53"))
         let before = trie.dump()
         #expect(throws: TrieError.self) {
-            try trie.insert(name: "b.f", app: "b", tree: TrieFixtures.tree("udp.dport == 53"))
+            try trie.insert(name: "b.f", app: "b", tree: RandomFilterSets.tree("udp.dport == 53"))
         }
         #expect(trie.dump() == before)
         #expect(trie.filterCount == 1)
         #expect(throws: TrieError.self) {
-            try trie.insert(name: "a.f", app: "x", tree: TrieFixtures.tree("arp"))
+            try trie.insert(name: "a.f", app: "x", tree: RandomFilterSets.tree("arp"))
         }
         #expect(throws: TrieError.self) { try trie.remove(named: "nope") }
     }

@@ -7,11 +7,11 @@ import Testing
 @Suite struct IncrementalUpdateTests {
     @Test(arguments: [21, 22, 23] as [UInt64])
     func randomUpdatesMatchARebuild(seed: UInt64) throws {
-        let pool = try TrieFixtures.randomFilters(seed: seed, count: 300)
+        let pool = try RandomFilterSets.make(seed: seed, count: 300)
         var generator = SeededGenerator(seed: seed)
         let trie = DecisionTrie()
         var guards: [FilterGuard] = []
-        var installed: [TrieFixtures.RandomFilter] = []
+        var installed: [RandomFilterSets.Entry] = []
         for step in 0..<1200 {
             if !installed.isEmpty && generator.chance(0.4) {
                 let victim = installed.remove(at: Int.random(in: 0..<installed.count, using: &generator))

@@ -10,7 +10,7 @@ import Testing
         let sample = packets.batch(300)
         for _ in 0..<300 {
             let text = pairs.next().dpf
-            let tree = try TrieFixtures.tree(text)
+            let tree = try RandomFilterSets.tree(text)
             guard let paths = try? PathExpansion.paths(of: tree) else { continue }
             for packet in sample {
                 let byPaths = paths.contains { path in
@@ -27,24 +27,24 @@ import Testing
     }
 
     @Test func negationsBecomeNegatedLiterals() throws {
-        let paths = try PathExpansion.paths(of: TrieFixtures.tree("ip4 and not ip4.src == 10.0.0.1"))
+        let paths = try PathExpansion.paths(of: RandomFilterSets.tree("ip4 and not ip4.src == 10.0.0.1"))
         #expect(paths.count == 1)
         #expect(paths[0].literals.map(\.isNegated) == [false, true])
         #expect(paths[0].specificity == 16 + 32)
     }
 
     @Test func specificityCountsHeaderBitsOncePerField() throws {
-        let port = try PathExpansion.paths(of: TrieFixtures.tree("tcp.dport == 80 and ip4"))
+        let port = try PathExpansion.paths(of: RandomFilterSets.tree("tcp.dport == 80 and ip4"))
         // EtherType 16 bits, fragment offset 13, protocol 8, port 16 (IPv4 path only).
         #expect(port.map(\.specificity) == [16 + 13 + 8 + 16])
-        let prefix = try PathExpansion.paths(of: TrieFixtures.tree("ip4.dst in 10.0.0.0/8"))
+        let prefix = try PathExpansion.paths(of: RandomFilterSets.tree("ip4.dst in 10.0.0.0/8"))
         #expect(prefix.map(\.specificity) == [16 + 8])
     }
 
     @Test func expansionIsBounded() throws {
         // (a1 or a2) and (b1 or b2) and ... : 2^7 = 128 alternatives.
         let text = (0..<7).map { "(tcp.dport == \($0) or udp.dport == \($0))" }.joined(separator: " and ")
-        let tree = try TrieFixtures.tree(text)
+        let tree = try RandomFilterSets.tree(text)
         #expect(throws: ExpansionError.self) { try PathExpansion.paths(of: tree) }
     }
 }

@@ -7,12 +7,12 @@ import Testing
 /// The trie walker gives exactly the delivery rule's verdict computed from the reference evaluator.
 @Suite struct TrieWalkerTests {
     /// Installs what the trie accepts (presenting every guard, so only ties are refused).
-    static func build(_ filters: [TrieFixtures.RandomFilter]) -> (
-        DecisionTrie, installed: [TrieFixtures.RandomFilter]
+    static func build(_ filters: [RandomFilterSets.Entry]) -> (
+        DecisionTrie, installed: [RandomFilterSets.Entry]
     ) {
         let trie = DecisionTrie()
         var guards: [FilterGuard] = []
-        var installed: [TrieFixtures.RandomFilter] = []
+        var installed: [RandomFilterSets.Entry] = []
         for filter in filters {
             do {
                 guards.append(
@@ -30,7 +30,7 @@ import Testing
     @Test(arguments: [(1, 40), (2, 200), (3, 2000)])
     func walkerAgreesWithTheDeliveryRule(seed: UInt64, count: Int) throws {
         let (trie, installed) = TrieWalkerTests.build(
-            try TrieFixtures.randomFilters(seed: seed, count: count))
+            try RandomFilterSets.make(seed: seed, count: count))
         #expect(installed.count > count / 4)
         var packets = RandomPackets(seed: seed + 100)
         let sample = packets.batch(1500)
@@ -47,13 +47,13 @@ import Testing
     @Test func handBuiltDelivery() throws {
         let trie = DecisionTrie()
         let webGuard = try trie.insert(
-            name: "web.http", app: "web", priority: 10, tree: TrieFixtures.tree("tcp.dport == 80"))
+            name: "web.http", app: "web", priority: 10, tree: RandomFilterSets.tree("tcp.dport == 80"))
         try trie.insert(
-            name: "dns.1", app: "dns", tree: TrieFixtures.tree("udp.dport == 53 or udp.sport == 53"))
-        try trie.insert(name: "sniffer.all", app: "sniffer", isTap: true, tree: TrieFixtures.tree("ip4"))
+            name: "dns.1", app: "dns", tree: RandomFilterSets.tree("udp.dport == 53 or udp.sport == 53"))
+        try trie.insert(name: "sniffer.all", app: "sniffer", isTap: true, tree: RandomFilterSets.tree("ip4"))
         try trie.insert(
             name: "farm.http", app: "farm", priority: 10,
-            tree: TrieFixtures.tree("tcp.dport == 80 and ip4.dst in 10.1.0.0/16"),
+            tree: RandomFilterSets.tree("tcp.dport == 80 and ip4.dst in 10.1.0.0/16"),
             presenting: [webGuard])
         let id = { (name: String) in trie.id(named: name)! }
         let http = { (dst: IPv4Address) in
