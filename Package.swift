@@ -8,7 +8,9 @@ let package = Package(
         .executable(name: "dpf", targets: ["dpf"]),
         .library(
             name: "DPFCore",
-            targets: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFBytecode", "DPFCompiler"]),
+            targets: [
+                "DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFBytecode", "DPFCompiler", "DPFWorkloads",
+            ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -32,13 +34,16 @@ let package = Package(
         .target(name: "DPFBytecode"),
         // Lowers the decision trie to bytecode.
         .target(name: "DPFCompiler", dependencies: ["DPFTrie", "DPFFilter", "DPFBytecode"]),
+        // Benchmark workloads shared by `dpf bench` and Benchmarks/.
+        .target(name: "DPFWorkloads", dependencies: ["DPFWire", "DPFSyntax", "DPFFilter"]),
         // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
         .target(name: "DPFCapture", dependencies: ["DPFWire", "CPcap"]),
         // The command line, one struct per subcommand.
         .target(
             name: "DPFCommands",
             dependencies: [
-                "DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFBytecode", "DPFCompiler", "DPFCapture",
+                "DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFBytecode", "DPFCompiler", "DPFWorkloads",
+                "DPFCapture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -5,6 +5,7 @@ import DPFCompiler
 import DPFFilter
 import DPFTrie
 import DPFWire
+import DPFWorkloads
 
 /// `dpf bench`: every engine on the same workload and packets, in one run.
 struct BenchCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import DPFTrie
 import DPFWire
+import DPFWorkloads
 
 /// What a person would write by hand for the `ports` workload: decode Ethernet, IPv4 (first
 /// fragments, variable header) or IPv6 (transport right after the fixed header), then look

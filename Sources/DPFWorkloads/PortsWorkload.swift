@@ -5,24 +5,24 @@ import DPFWire
 /// The `ports` workload: N apps, app i binding `tcp.dport == 1024+i` (even i) or
 /// `udp.dport == 1024+i` (odd i); a packet stream of TCP and UDP over IPv4 and IPv6 in which
 /// `hitRatio` of the packets go to an installed port (the rest to ports nobody binds).
-struct PortsWorkload {
-    struct App {
-        let name: String
-        let isTCP: Bool
-        let port: UInt16
-        let tree: FilterTree
+public struct PortsWorkload: Sendable {
+    public struct App: Sendable {
+        public let name: String
+        public let isTCP: Bool
+        public let port: UInt16
+        public let tree: FilterTree
 
-        var dpf: String { "\(isTCP ? "tcp" : "udp").dport == \(port)" }
-        var pcap: String { "\(isTCP ? "tcp" : "udp") dst port \(port)" }
+        public var dpf: String { "\(isTCP ? "tcp" : "udp").dport == \(port)" }
+        public var pcap: String { "\(isTCP ? "tcp" : "udp") dst port \(port)" }
     }
 
-    static let firstPort: UInt16 = 1024
-    static let hitRatio = 0.5
+    public static let firstPort: UInt16 = 1024
+    public static let hitRatio = 0.5
 
-    let apps: [App]
-    let packets: [[UInt8]]
+    public let apps: [App]
+    public let packets: [[UInt8]]
 
-    init(filters count: Int, packets packetCount: Int = 4096, seed: UInt64 = 1) throws {
+    public init(filters count: Int, packets packetCount: Int = 4096, seed: UInt64 = 1) throws {
         apps = try (0..<count).map { index in
             let isTCP = index % 2 == 0
             let port = PortsWorkload.firstPort + UInt16(index)
