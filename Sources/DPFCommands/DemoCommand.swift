@@ -25,8 +25,10 @@ struct DemoCommand: ParsableCommand {
         let samples = DemoTraffic.samples
         let verdicts = samples.map { trie.verdict(for: $0.packet) }
         // The walker is checked against the delivery rule applied to the reference evaluator.
-        let disagreements = zip(samples, verdicts).filter { trie.referenceVerdict(for: $0.packet) != $1 }
-            .count
+        let disagreements = zip(trie.referenceVerdicts(for: samples.map(\.packet)), verdicts).filter {
+            $0 != $1
+        }
+        .count
         guard disagreements == 0 else {
             throw CommandFailure(
                 .badInput,
