@@ -10,16 +10,12 @@ public struct AssemblerError: Error, Sendable, Equatable, CustomStringConvertibl
 public enum Assembler {
     public static func assemble(_ text: String) throws(AssemblerError) -> Program {
         var program = Program(instructions: [])
-        var names: [Int: (String, String)] = [:]
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingWhitespace()
+            let line = rawLine.withoutComment().trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             var cursor = Cursor(text: line, line: number + 1)
-            try cursor.statement(into: &program, names: &names)
+            try cursor.statement(into: &program)
         }
-        let count = (names.keys.max() ?? -1) + 1
-        program.filterNames = (0..<count).map { names[$0]?.0 ?? "" }
-        program.filterApps = (0..<count).map { names[$0]?.1 ?? "" }
         return program
     }
 
@@ -121,9 +117,7 @@ public enum Assembler {
 
         mutating func target() throws(AssemblerError) -> UInt32 { try number(UInt32.self) }
 
-        mutating func statement(into program: inout Program, names: inout [Int: (String, String)])
-            throws(AssemblerError)
-        {
+        mutating func statement(into program: inout Program) throws(AssemblerError) {
             let keyword = word(stops: [":"])
             switch keyword {
             case "program":
@@ -133,64 +127,37 @@ public enum Assembler {
                 program.linkType = try number(UInt32.self)
             case "filter":
                 let index = Int(try number(UInt32.self))
+                guard index == program.filters.count else { throw fail("filter \(index) out of order") }
                 let name = try quoted()
                 try expect("app")
-                names[index] = (name, try quoted())
-            case "accept":
-                let index = Int(try number(UInt32.self))
-                guard index == program.accepts.count else { throw fail("accept \(index) out of order") }
-                try expect(":")
-                try expect("filter")
-                let filter = try number(UInt32.self)
-                let isTap = accepts("tap")
+                let app = try quoted()
                 try expect("priority")
-                let priority = try number(Int32.self)
-                try expect("specificity")
-                let specificity = try number(Int32.self)
-                try expect("sequence")
-                program.accepts.append(
-                    AcceptRecord(
-                        filter: filter, isTap: isTap, priority: priority, specificity: specificity,
-                        sequence: try number(UInt64.self)))
+                let priority = try number(UInt16.self)
+                program.filters.append(
+                    ProgramFilter(name: name, app: app, priority: priority, isTap: accepts("tap")))
             case "table":
-                let index = Int(try number(UInt32.self))
-                guard index == program.tables.count else { throw fail("table \(index) out of order") }
-                try expect(":")
-                let capacity = Int(try number(UInt32.self))
-                guard (2...(1 << 24)).contains(capacity) else {
-                    throw fail("table capacity \(capacity) out of range")
-                }
-                try expect("slots,")
-                try expect("multiplier")
-                let multiplier = try number(UInt64.self)
-                try expect(",")
-                let kind = word()
-                guard kind == "collision-free" || kind == "probing" else {
-                    throw fail("expected 'collision-free' or 'probing'")
-                }
-                program.tables.append(
-                    DispatchTable(
-                        keys: Array(repeating: 0, count: capacity),
-                        targets: Array(repeating: DispatchTable.empty, count: capacity),
-                        multiplier: multiplier, collisionFree: kind == "collision-free"))
+                try table(into: &program)
             case "slot":
-                guard !program.tables.isEmpty else { throw fail("slot outside a table") }
-                let slot = Int(try number(UInt32.self))
-                guard slot < program.tables[program.tables.count - 1].capacity else {
-                    throw fail("slot \(slot) outside the table")
+                guard let table = program.tables.last, table.isHashed else {
+                    throw fail("slot outside a hashed table")
                 }
+                let slot = Int(try number(UInt32.self))
+                guard slot < table.capacity else { throw fail("slot \(slot) outside the table") }
                 try expect(":")
                 let key = try number(UInt32.self)
-                try expect("->")
-                let target: UInt32
-                if accepts("accept") {
-                    try expect("#")
-                    target = DispatchTable.terminalBit | (try number(UInt32.self))
-                } else {
-                    target = try self.target()
-                }
                 program.tables[program.tables.count - 1].keys[slot] = key
-                program.tables[program.tables.count - 1].targets[slot] = target
+                program.tables[program.tables.count - 1].targets[slot] = try entryTarget()
+            case _ where keyword.hasPrefix("0x"):
+                guard let table = program.tables.last, !table.isHashed else {
+                    throw fail("a key entry outside a direct table")
+                }
+                guard let key = UInt32(keyword.dropFirst(2), radix: 16), key >= table.firstKey,
+                    Int(key - table.firstKey) < table.capacity
+                else {
+                    throw fail("key \(keyword) outside the direct table")
+                }
+                program.tables[program.tables.count - 1].targets[Int(key - table.firstKey)] =
+                    try entryTarget()
             default:
                 guard let index = Int(keyword), index == program.instructions.count else {
                     throw fail(
@@ -198,6 +165,50 @@ public enum Assembler {
                 }
                 program.instructions.append(try instruction())
             }
+        }
+
+        /// `table 3: direct, 12 slots from 0x400` or `table 0: collision-free, 4 slots, multiplier 0x9e37...`.
+        mutating func table(into program: inout Program) throws(AssemblerError) {
+            let index = Int(try number(UInt32.self))
+            guard index == program.tables.count else { throw fail("table \(index) out of order") }
+            try expect(":")
+            let kind = word(stops: [","])
+            try expect(",")
+            let capacity = Int(try number(UInt32.self))
+            guard (1...(1 << 24)).contains(capacity) else {
+                throw fail("table capacity \(capacity) out of range")
+            }
+            try expect("slots")
+            switch kind {
+            case "direct":
+                try expect("from")
+                program.tables.append(
+                    DispatchTable(
+                        layout: .direct, keys: [],
+                        targets: Array(repeating: DispatchTable.empty, count: capacity),
+                        parameter: UInt64(try number(UInt32.self))))
+            case "collision-free", "probing":
+                try expect(",")
+                try expect("multiplier")
+                program.tables.append(
+                    DispatchTable(
+                        layout: kind == "probing" ? .probing : .collisionFree,
+                        keys: Array(repeating: 0, count: capacity),
+                        targets: Array(repeating: DispatchTable.empty, count: capacity),
+                        parameter: try number(UInt64.self)))
+            default:
+                throw fail("expected 'direct', 'collision-free' or 'probing', found '\(kind)'")
+            }
+        }
+
+        /// `-> 0012` or `-> accept #3`.
+        mutating func entryTarget() throws(AssemblerError) -> UInt32 {
+            try expect("->")
+            guard accepts("accept") else { return try target() }
+            try expect("#")
+            let filter = try number(UInt32.self)
+            guard filter < DispatchTable.terminalBit else { throw fail("filter #\(filter) out of range") }
+            return DispatchTable.terminalBit | filter
         }
 
         mutating func instruction() throws(AssemblerError) -> Instruction {
@@ -242,12 +253,15 @@ public enum Assembler {
                 try load(into: &instruction)
                 try expect("table")
                 instruction.value = try number(UInt32.self)
+                if accepts("specificity") { instruction.specificity = try number(UInt32.self) }
                 try expect("else")
                 instruction.target = try target()
                 return instruction
             case "accept":
+                try expect("specificity")
+                let specificity = try number(UInt32.self)
                 try expect("#")
-                return Instruction(.accept, value: try number(UInt32.self))
+                return Instruction(.accept, value: try number(UInt32.self), specificity: specificity)
             case "jump":
                 return Instruction(.jump, target: try target())
             case "check":
@@ -271,6 +285,17 @@ public enum Assembler {
 }
 
 extension Substring {
+    /// The line up to a `//` comment.
+    fileprivate func withoutComment() -> Substring {
+        var index = startIndex
+        while index < endIndex {
+            let next = self.index(after: index)
+            if self[index] == "/", next < endIndex, self[next] == "/" { return self[startIndex..<index] }
+            index = next
+        }
+        return self
+    }
+
     fileprivate func trimmingWhitespace() -> Substring {
         var result = self
         while let first = result.first, first == " " || first == "\t" || first == "\r" {

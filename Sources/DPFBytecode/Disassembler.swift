@@ -2,46 +2,52 @@
 /// program holds, so `Assembler.assemble` reads it back to an equal program:
 ///
 ///     program registers 2 link 1
-///     filter 0 "dns.1" app "dns"
-///     accept 0: filter 0 priority 0 specificity 53 sequence 0
+///     filter 0 "dns.1" app "dns" priority 0
 ///     0000  shift    r1 = r0 + 4*(u8[14] & 0xf)
 ///     0001  dispatch u16[12] table 0 else 0009
 ///     0002  test     u16[r1+16] == 0x35 else 0004
-///     0003  accept   #0 dns.1
+///     0003  accept   specificity 53 #0  // dns.1
 ///     ...
-///     table 0: 4 slots, multiplier 0x9e3779b97f4a7c15, collision-free
+///     table 0: collision-free, 4 slots, multiplier 0x9e3779b97f4a7c15
 ///       slot 1: 0x800 -> 0002
-///       slot 3: 0x86dd -> accept #1
+///       slot 3: 0x86dd -> 0007
+///     table 1: direct, 3 slots from 0x400
+///       0x400 -> accept #0  // dns.1
+///
+/// Filters are listed in install order, the delivery rule's last tie-break.
 public enum Disassembler {
     public static func disassemble(_ program: Program) -> String {
         var lines = ["program registers \(program.registerCount) link \(program.linkType)"]
         lines.append(
-            "# \(program.instructions.count) instructions, \(program.tables.count) tables, \(program.accepts.count) accepts, \(program.byteCount) bytes"
+            "# \(program.instructions.count) instructions, \(program.tables.count) tables, \(program.filters.count) filters, \(program.byteCount) bytes"
         )
-        for (index, (name, app)) in zip(program.filterNames, program.filterApps).enumerated()
-        where !name.isEmpty {
-            lines.append("filter \(index) \(quote(name)) app \(quote(app))")
-        }
-        for (index, record) in program.accepts.enumerated() {
-            let role = record.isTap ? " tap" : ""
+        for (index, filter) in program.filters.enumerated() {
+            let role = filter.isTap ? " tap" : ""
             lines.append(
-                "accept \(index): filter \(record.filter)\(role) priority \(record.priority) specificity \(record.specificity) sequence \(record.sequence)"
+                "filter \(index) \(quote(filter.name)) app \(quote(filter.app)) priority \(filter.priority)\(role)"
             )
         }
         for (index, instruction) in program.instructions.enumerated() {
             lines.append(label(index) + "  " + describe(instruction, in: program))
         }
         for (index, table) in program.tables.enumerated() {
-            let kind = table.collisionFree ? "collision-free" : "probing"
-            lines.append(
-                "table \(index): \(table.capacity) slots, multiplier 0x\(String(table.multiplier, radix: 16)), \(kind)"
-            )
+            switch table.layout {
+            case .direct:
+                lines.append("table \(index): direct, \(table.capacity) slots from \(hex(table.firstKey))")
+            case .collisionFree, .probing:
+                let kind = table.layout == .collisionFree ? "collision-free" : "probing"
+                lines.append(
+                    "table \(index): \(kind), \(table.capacity) slots, multiplier 0x\(String(table.multiplier, radix: 16))"
+                )
+            }
             for slot in 0..<table.capacity where table.targets[slot] != DispatchTable.empty {
                 let target = table.targets[slot]
                 let destination =
                     DispatchTable.isTerminal(target)
-                    ? accept(Int(target & ~DispatchTable.terminalBit), in: program) : label(Int(target))
-                lines.append("  slot \(slot): \(hex(table.keys[slot])) -> \(destination)")
+                    ? "accept " + filter(Int(target & ~DispatchTable.terminalBit), in: program)
+                    : label(Int(target))
+                let place = table.isHashed ? "slot \(slot): " : ""
+                lines.append("  \(place)\(hex(table.key(at: slot))) -> \(destination)")
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -66,13 +72,10 @@ public enum Disassembler {
         return "u\(8 * Int(instruction.width))[\(base)\(instruction.offset)]\(masked)"
     }
 
-    /// `accept #3 web.http` (the name is a comment for readers; the number is what counts). A `*` after
-    /// a mnemonic marks a load whose bounds an earlier `check` proved.
-    static func accept(_ index: Int, in program: Program) -> String {
-        guard index < program.accepts.count else { return "accept #\(index)" }
-        let filter = Int(program.accepts[index].filter)
-        let name = filter < program.filterNames.count ? program.filterNames[filter] : ""
-        return name.isEmpty ? "accept #\(index)" : "accept #\(index) \(name)"
+    /// `#3  // web.http`: the number is what counts, the name a comment for readers. A `*` after a
+    /// mnemonic marks a load whose bounds an earlier `check` proved.
+    static func filter(_ index: Int, in program: Program) -> String {
+        index < program.filters.count ? "#\(index)  // \(program.filters[index].name)" : "#\(index)"
     }
 
     public static func describe(_ instruction: Instruction, in program: Program) -> String {
@@ -86,13 +89,15 @@ public enum Disassembler {
             return mnemonic.padding(9)
                 + "\(load(instruction)) \(instruction.relation.symbol) \(hex(instruction.value)) else \(label(Int(instruction.target)))"
         case .dispatch:
+            let specificity = instruction.specificity == 0 ? "" : " specificity \(instruction.specificity)"
             return ("dispatch" + (instruction.isBoundsProven ? "*" : "")).padding(9)
-                + "\(load(instruction)) table \(instruction.value) else \(label(Int(instruction.target)))"
+                + "\(load(instruction)) table \(instruction.value)\(specificity) else \(label(Int(instruction.target)))"
         case .check:
             let base = instruction.base == 0 ? "" : "r\(instruction.base)+"
             return "check    \(base)\(instruction.value) else \(label(Int(instruction.target)))"
         case .accept:
-            return "accept   " + accept(Int(instruction.value), in: program).dropFirst("accept ".count)
+            return "accept   specificity \(instruction.specificity) "
+                + filter(Int(instruction.value), in: program)
         case .jump:
             return "jump     \(label(Int(instruction.target)))"
         case .halt:

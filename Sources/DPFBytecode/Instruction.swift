@@ -1,4 +1,4 @@
-/// One fixed-width (20-byte) instruction word with pre-decoded operands. The ISA is built for
+/// One fixed-width (24-byte) instruction word with pre-decoded operands. The ISA is built for
 /// demultiplexing, not general computation: fused load–mask–compare–branch tests, hash dispatch,
 /// packet-derived base registers, and accept records. Every jump goes forward, so every run ends.
 ///
@@ -16,9 +16,11 @@ public struct Instruction: Sendable, Hashable {
         /// otherwise jump to `target`.
         case testNot = 3
         /// Look the masked load up in table `value`; jump to the entry's target, or to `target`
-        /// when it is absent or unreadable.
+        /// when it is absent or unreadable. A terminal entry accepts its filter with this
+        /// instruction's `specificity` and continues at `target`.
         case dispatch = 4
-        /// Offer accept record `value` as a candidate owner (or, for a tap, a copy).
+        /// Offer filter `value`, matched with `specificity`, as a candidate owner (or, for a tap,
+        /// a copy).
         case accept = 5
         /// Jump to `target`.
         case jump = 6
@@ -73,10 +75,14 @@ public struct Instruction: Sendable, Hashable {
     public var mask: UInt32
     public var value: UInt32
     public var target: UInt32
+    /// Header bits the matching path tested, for `accept` and for a `dispatch`'s terminal entries:
+    /// the second key of the delivery rule.
+    public var specificity: UInt32
 
     public init(
         _ opcode: Opcode, width: UInt8 = 0, relation: Relation = .equal, base: UInt8 = 0, register: UInt8 = 0,
-        aux: UInt8 = 0, offset: UInt16 = 0, mask: UInt32 = 0, value: UInt32 = 0, target: UInt32 = 0
+        aux: UInt8 = 0, offset: UInt16 = 0, mask: UInt32 = 0, value: UInt32 = 0, target: UInt32 = 0,
+        specificity: UInt32 = 0
     ) {
         self.opcode = opcode
         self.width = width
@@ -88,8 +94,9 @@ public struct Instruction: Sendable, Hashable {
         self.mask = mask
         self.value = value
         self.target = target
+        self.specificity = specificity
     }
 
-    /// Instruction words are 20 bytes in `.dpfc` files.
-    public static let encodedSize = 20
+    /// Instruction words are 24 bytes in `.dpfc` files.
+    public static let encodedSize = 24
 }

@@ -1,22 +1,52 @@
-/// Runs verified programs. Per packet it keeps its state in locals, allocates nothing and takes no
-/// references: the program lives in memory the interpreter owns (copied once, at creation), and the
-/// caller passes the packet's bytes and a buffer for tap hits. Immutable, so threads may share it.
+/// Runs verified programs. At creation it decodes the program once into steps specialised by
+/// load width, bounds-proof and table layout, with every relation turned into one unsigned range
+/// compare; per packet it keeps its state in locals, allocates nothing and takes no references
+/// (everything lives in memory the interpreter owns). Immutable, so threads may share it.
 public final class Interpreter: @unchecked Sendable {
     public let verified: VerifiedProgram
-    private let code: UnsafeMutableBufferPointer<Instruction>
-    private let acceptRecords: UnsafeMutableBufferPointer<AcceptRecord>
+    private let steps: UnsafeMutableBufferPointer<Step>
+    /// Instructions before this index are the prologue's shifts, run before the step loop.
+    private let entry: Int
     private let registerCount: Int
-    /// Every table's slots in one buffer each, so a lookup touches no reference-counted storage.
-    private let slotKeys: UnsafeMutableBufferPointer<UInt32>
-    private let slotTargets: UnsafeMutableBufferPointer<UInt32>
-    private let tableInfo: UnsafeMutableBufferPointer<TableInfo>
+    /// Every hashed table's slots, keys next to targets, in one buffer.
+    private let hashedSlots: UnsafeMutableBufferPointer<HashedSlot>
+    /// Every direct table's targets in one buffer.
+    private let directTargets: UnsafeMutableBufferPointer<UInt32>
+    /// Per filter: priority in the high half, `tapBit` for taps.
+    private let ranks: UnsafeMutableBufferPointer<UInt32>
 
-    struct TableInfo {
-        var first: Int
-        var mask: Int
-        var multiplier: UInt64
-        var shift: UInt64
-        var collisionFree: Bool
+    public var filterCount: Int { ranks.count }
+
+    public init(_ verified: VerifiedProgram) {
+        self.verified = verified
+        let program = verified.program
+        var hashed: [HashedSlot] = []
+        var direct: [UInt32] = []
+        var tableStarts: [Int] = []
+        for table in program.tables {
+            if table.isHashed {
+                tableStarts.append(hashed.count)
+                hashed += zip(table.keys, table.targets).map { HashedSlot(key: $0, target: $1) }
+            } else {
+                tableStarts.append(direct.count)
+                direct += table.targets
+            }
+        }
+        steps = Interpreter.copy(
+            program.instructions.map { Step($0, tables: program.tables, tableStarts: tableStarts) })
+        entry = program.instructions.prefix { $0.opcode == .shift }.count
+        registerCount = program.registerCount
+        hashedSlots = Interpreter.copy(hashed)
+        directTargets = Interpreter.copy(direct)
+        ranks = Interpreter.copy(
+            program.filters.map { UInt32($0.priority) << 16 | ($0.isTap ? Interpreter.tapBit : 0) })
+    }
+
+    deinit {
+        steps.deallocate()
+        hashedSlots.deallocate()
+        directTargets.deallocate()
+        ranks.deallocate()
     }
 
     private static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
@@ -25,183 +55,387 @@ public final class Interpreter: @unchecked Sendable {
         return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])
     }
 
-    deinit {
-        code.deallocate()
-        acceptRecords.deallocate()
-        slotKeys.deallocate()
-        slotTargets.deallocate()
-        tableInfo.deallocate()
-    }
+    static let tapBit: UInt32 = 1
 
-    public init(_ verified: VerifiedProgram) {
-        self.verified = verified
-        code = Interpreter.copy(verified.program.instructions)
-        acceptRecords = Interpreter.copy(verified.program.accepts)
-        registerCount = verified.program.registerCount
-        var keys: [UInt32] = []
-        var targets: [UInt32] = []
-        var tables: [TableInfo] = []
-        for table in verified.program.tables {
-            tables.append(
-                TableInfo(
-                    first: keys.count, mask: table.capacity - 1, multiplier: table.multiplier,
-                    shift: table.shift,
-                    collisionFree: table.collisionFree))
-            keys += table.keys
-            targets += table.targets
-        }
-        slotKeys = Interpreter.copy(keys)
-        slotTargets = Interpreter.copy(targets)
-        tableInfo = Interpreter.copy(tables)
-    }
-
-    /// Marks a base register whose load ran off the packet: every load from it is unreadable.
-    @usableFromInline static let unreadableBase = Int.min / 2
-
-    /// The outcome for one packet: the owning accept record, if any, and how many tap hits were
-    /// written to the caller's buffer.
+    /// The outcome for one packet: the owning filter (or -1), and how many tap hits were written.
     public struct Outcome: Sendable, Equatable {
         public var owner: Int32
         public var tapCount: Int
     }
 
-    /// Runs the program over one packet. Tap accept records that match are written, without
-    /// duplicates, to `taps` (which must hold at least `program.accepts.count` entries).
+    /// Runs the program over one packet. Taps that match are written, without duplicates, to
+    /// `taps`, which must hold at least `filterCount` entries.
     public func run(_ packet: UnsafeRawBufferPointer, taps: UnsafeMutableBufferPointer<Int32>) -> Outcome {
-        let code = UnsafeBufferPointer(self.code)
-        let keys = UnsafeBufferPointer(slotKeys)
-        let targets = UnsafeBufferPointer(slotTargets)
-        let tables = UnsafeBufferPointer(tableInfo)
-        let accepts = UnsafeBufferPointer(acceptRecords)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
+            run(packet, registers: registers, taps: taps)
+        }
+    }
+
+    /// Runs the program over a batch of packets, writing each packet's owner (or -1) to `owners`
+    /// and its taps to `taps`: packet `i`'s taps are `taps[tapEnds[i - 1]..<tapEnds[i]]` (from 0 for
+    /// the first). Stops early when `taps` has less room left than `filterCount`; returns how many
+    /// packets it ran, so the caller can continue from there.
+    public func run(
+        batch packets: UnsafeBufferPointer<UnsafeRawBufferPointer>, owners: UnsafeMutableBufferPointer<Int32>,
+        tapEnds: UnsafeMutableBufferPointer<Int32>, taps: UnsafeMutableBufferPointer<Int32>
+    ) -> Int {
+        precondition(owners.count >= packets.count && tapEnds.count >= packets.count, "one result per packet")
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
-            registers[0] = 0
-            var pc = 0
-            var owner: Int32 = -1
-            var tapCount = 0
-            let length = packet.count
-            while true {
-                let instruction = code[pc]
-                switch instruction.opcode {
-                case .shift:
-                    if let loaded = Interpreter.load(instruction, packet, length, registers) {
-                        let base = registers[Int(instruction.base)]
-                        registers[Int(instruction.register)] =
-                            base + Int((loaded & instruction.mask) << UInt32(instruction.aux))
-                    } else {
-                        registers[Int(instruction.register)] = Interpreter.unreadableBase
-                    }
-                    pc += 1
-                case .test:
-                    if let loaded = Interpreter.load(instruction, packet, length, registers),
-                        instruction.relation.holds(loaded & instruction.mask, instruction.value)
-                    {
-                        pc += 1
-                    } else {
-                        pc = Int(instruction.target)
-                    }
-                case .testNot:
-                    if let loaded = Interpreter.load(instruction, packet, length, registers),
-                        instruction.relation.holds(loaded & instruction.mask, instruction.value)
-                    {
-                        pc = Int(instruction.target)
-                    } else {
-                        pc += 1
-                    }
-                case .dispatch:
-                    pc = Int(instruction.target)
-                    if let loaded = Interpreter.load(instruction, packet, length, registers) {
-                        let found = Interpreter.lookup(
-                            loaded & instruction.mask, in: tables[Int(instruction.value)], keys, targets)
-                        if found & DispatchTable.terminalBit == 0 {
-                            pc = Int(found)
-                        } else if found != DispatchTable.empty {
-                            Interpreter.offer(
-                                Int32(bitPattern: found & ~DispatchTable.terminalBit), accepts, &owner, taps,
-                                &tapCount)
-                        }
-                    }
-                case .accept:
-                    Interpreter.offer(Int32(instruction.value), accepts, &owner, taps, &tapCount)
-                    pc += 1
-                case .jump:
-                    pc = Int(instruction.target)
-                case .check:
-                    let base = registers[Int(instruction.base)]
-                    pc =
-                        base >= 0 && base + Int(instruction.value) <= length
-                        ? pc + 1 : Int(instruction.target)
-                case .halt:
-                    return Outcome(owner: owner, tapCount: tapCount)
-                }
+            var written = 0
+            for index in packets.indices {
+                guard taps.count - written >= ranks.count else { return index }
+                let room = UnsafeMutableBufferPointer(rebasing: taps[written...])
+                let outcome = run(packets[index], registers: registers, taps: room)
+                owners[index] = outcome.owner
+                written += outcome.tapCount
+                tapEnds[index] = Int32(written)
             }
+            return packets.count
         }
     }
 
-    /// Offers accept record `index`: a tap is added once to the tap hits, an exclusive filter
-    /// replaces the owner if it ranks higher.
     @inline(__always)
-    static func offer(
-        _ index: Int32, _ accepts: UnsafeBufferPointer<AcceptRecord>, _ owner: inout Int32,
-        _ taps: UnsafeMutableBufferPointer<Int32>, _ tapCount: inout Int
-    ) {
-        let record = accepts[Int(index)]
-        if record.isTap {
-            if !taps[0..<tapCount].contains(index) {
-                taps[tapCount] = index
-                tapCount += 1
-            }
-        } else if owner < 0 || record.beats(accepts[Int(owner)]) {
-            owner = index
-        }
-    }
-
-    /// The target stored for `key` in a table, or `DispatchTable.empty`.
-    @inline(__always)
-    static func lookup(
-        _ key: UInt32, in table: TableInfo, _ keys: UnsafeBufferPointer<UInt32>,
-        _ targets: UnsafeBufferPointer<UInt32>
-    ) -> UInt32 {
-        var slot = Int(truncatingIfNeeded: (UInt64(key) &* table.multiplier) >> table.shift)
-        if table.collisionFree {
-            return keys[table.first + slot] == key ? targets[table.first + slot] : DispatchTable.empty
-        }
+    private func run(
+        _ packet: UnsafeRawBufferPointer, registers: UnsafeMutableBufferPointer<Int>,
+        taps: UnsafeMutableBufferPointer<Int32>
+    ) -> Outcome {
+        let steps = UnsafeBufferPointer(self.steps)
+        let length = packet.count
+        registers[0] = 0
+        for pc in 0..<entry { Interpreter.shift(steps[pc], packet, length, registers) }
+        var delivery = Delivery(ranks: UnsafeBufferPointer(ranks), taps: taps)
+        var pc = entry
         while true {
-            let target = targets[table.first + slot]
-            if target == DispatchTable.empty || keys[table.first + slot] == key { return target }
-            slot = (slot + 1) & table.mask
+            let step = steps[pc]
+            switch step.kind {
+            case .test1: pc = step.test(load(1, false, step, packet, length, registers), pc)
+            case .test2: pc = step.test(load(2, false, step, packet, length, registers), pc)
+            case .test4: pc = step.test(load(4, false, step, packet, length, registers), pc)
+            case .test1Proven: pc = step.test(load(1, true, step, packet, length, registers), pc)
+            case .test2Proven: pc = step.test(load(2, true, step, packet, length, registers), pc)
+            case .test4Proven: pc = step.test(load(4, true, step, packet, length, registers), pc)
+            case .testNot1: pc = step.testNot(load(1, false, step, packet, length, registers), pc)
+            case .testNot2: pc = step.testNot(load(2, false, step, packet, length, registers), pc)
+            case .testNot4: pc = step.testNot(load(4, false, step, packet, length, registers), pc)
+            case .testNot1Proven: pc = step.testNot(load(1, true, step, packet, length, registers), pc)
+            case .testNot2Proven: pc = step.testNot(load(2, true, step, packet, length, registers), pc)
+            case .testNot4Proven: pc = step.testNot(load(4, true, step, packet, length, registers), pc)
+            case .exact1: pc = exact(step, load(1, false, step, packet, length, registers), &delivery)
+            case .exact2: pc = exact(step, load(2, false, step, packet, length, registers), &delivery)
+            case .exact4: pc = exact(step, load(4, false, step, packet, length, registers), &delivery)
+            case .exact1Proven: pc = exact(step, load(1, true, step, packet, length, registers), &delivery)
+            case .exact2Proven: pc = exact(step, load(2, true, step, packet, length, registers), &delivery)
+            case .exact4Proven: pc = exact(step, load(4, true, step, packet, length, registers), &delivery)
+            case .direct1: pc = direct(step, load(1, false, step, packet, length, registers), &delivery)
+            case .direct2: pc = direct(step, load(2, false, step, packet, length, registers), &delivery)
+            case .direct4: pc = direct(step, load(4, false, step, packet, length, registers), &delivery)
+            case .direct1Proven: pc = direct(step, load(1, true, step, packet, length, registers), &delivery)
+            case .direct2Proven: pc = direct(step, load(2, true, step, packet, length, registers), &delivery)
+            case .direct4Proven: pc = direct(step, load(4, true, step, packet, length, registers), &delivery)
+            case .pair1:
+                pc = Interpreter.pair(step, load(1, false, step, packet, length, registers), &delivery)
+            case .pair2:
+                pc = Interpreter.pair(step, load(2, false, step, packet, length, registers), &delivery)
+            case .pair4:
+                pc = Interpreter.pair(step, load(4, false, step, packet, length, registers), &delivery)
+            case .pair1Proven:
+                pc = Interpreter.pair(step, load(1, true, step, packet, length, registers), &delivery)
+            case .pair2Proven:
+                pc = Interpreter.pair(step, load(2, true, step, packet, length, registers), &delivery)
+            case .pair4Proven:
+                pc = Interpreter.pair(step, load(4, true, step, packet, length, registers), &delivery)
+            case .probing:
+                pc = probing(step, load(Int(step.width), false, step, packet, length, registers), &delivery)
+            case .accept:
+                delivery.offer(step.operand, specificity: step.specificity)
+                pc += 1
+            case .jump:
+                pc = Int(step.target)
+            case .check:
+                let base = registers[Int(step.base)]
+                pc = base >= 0 && base + Int(step.operand) <= length ? pc + 1 : Int(step.target)
+            case .halt:
+                return Outcome(
+                    owner: delivery.owner == Delivery.nobody ? -1 : delivery.owner,
+                    tapCount: delivery.tapCount)
+            case .shift:
+                preconditionFailure("the verifier keeps shifts in the prologue")
+            }
         }
     }
 
-    /// A big-endian load of the instruction's width at `R[base] + offset`, or `nil` when unreadable.
+    /// The masked big-endian load of `width` bytes at `R[base] + offset`, or nil when unreadable.
+    /// `proven` loads skip the bounds check an earlier `check` made.
     @inline(__always)
-    static func load(
-        _ instruction: Instruction, _ packet: UnsafeRawBufferPointer, _ length: Int,
+    private func load(
+        _ width: Int, _ proven: Bool, _ step: Step, _ packet: UnsafeRawBufferPointer, _ length: Int,
         _ registers: UnsafeMutableBufferPointer<Int>
     ) -> UInt32? {
-        let start = registers[Int(instruction.base)] + Int(instruction.offset)
-        let width = Int(instruction.width)
-        if !instruction.isBoundsProven {
-            guard start >= 0, start + width <= length else { return nil }
-        }
+        let start = registers[Int(step.base)] &+ Int(step.offset)
+        // An unreadable base is hugely negative, so one unsigned compare covers both bounds.
+        if !proven && UInt(bitPattern: start &+ width) > UInt(length) { return nil }
+        let raw: UInt32
         switch width {
-        case 1:
-            return UInt32(packet.load(fromByteOffset: start, as: UInt8.self))
-        case 2:
-            return UInt32(UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt16.self)))
-        default:
-            return UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt32.self))
+        case 1: raw = UInt32(packet.load(fromByteOffset: start, as: UInt8.self))
+        case 2: raw = UInt32(UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt16.self)))
+        default: raw = UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt32.self))
         }
+        return raw & step.mask
+    }
+
+    /// Marks a base register whose load ran off the packet: every load from it is unreadable.
+    static let unreadableBase = Int.min / 2
+
+    @inline(__always)
+    private static func shift(
+        _ step: Step, _ packet: UnsafeRawBufferPointer, _ length: Int,
+        _ registers: UnsafeMutableBufferPointer<Int>
+    ) {
+        let base = registers[Int(step.base)]
+        let start = base &+ Int(step.offset)
+        let width = Int(step.width)
+        var value = Interpreter.unreadableBase
+        if UInt(bitPattern: start &+ width) <= UInt(length) {
+            var raw: UInt32 = 0
+            for index in 0..<width {
+                raw = raw << 8 | UInt32(packet.load(fromByteOffset: start + index, as: UInt8.self))
+            }
+            value = base + Int((raw & step.mask) << step.span)
+        }
+        registers[Int(step.operand)] = value
+    }
+
+    @inline(__always)
+    private func exact(_ step: Step, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
+        guard let key else { return Int(step.target) }
+        let slot = hashedSlots[
+            Int(step.operand) + Int(truncatingIfNeeded: (UInt64(key) &* step.parameter) >> step.hashShift)]
+        return Interpreter.follow(slot.key == key ? slot.target : DispatchTable.empty, step, &delivery)
+    }
+
+    @inline(__always)
+    private func direct(_ step: Step, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
+        guard let key else { return Int(step.target) }
+        let slot = key &- UInt32(truncatingIfNeeded: step.parameter)
+        let found = slot < step.span ? directTargets[Int(step.operand) + Int(slot)] : DispatchTable.empty
+        return Interpreter.follow(found, step, &delivery)
+    }
+
+    /// A table of one or two entries, compared in place: the branch predictor then sees the
+    /// outcome, where a table load would make the next step wait for memory.
+    @inline(__always)
+    private static func pair(_ step: Step, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
+        guard let key else { return Int(step.target) }
+        if key == step.operand { return follow(UInt32(truncatingIfNeeded: step.parameter), step, &delivery) }
+        if key == step.span {
+            return follow(UInt32(truncatingIfNeeded: step.parameter >> 32), step, &delivery)
+        }
+        return Int(step.target)
+    }
+
+    private func probing(_ step: Step, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
+        guard let key else { return Int(step.target) }
+        var slot = Int(truncatingIfNeeded: (UInt64(key) &* step.parameter) >> step.hashShift)
+        while true {
+            let entry = hashedSlots[Int(step.operand) + slot]
+            if entry.target == DispatchTable.empty || entry.key == key {
+                return Interpreter.follow(entry.target, step, &delivery)
+            }
+            slot = (slot + 1) & Int(step.span)
+        }
+    }
+
+    /// Where a dispatch goes for a table entry: into the code, or (terminal entries and misses) to
+    /// the dispatch's `else`, after accepting a terminal entry's filter.
+    @inline(__always)
+    private static func follow(_ found: UInt32, _ step: Step, _ delivery: inout Delivery) -> Int {
+        if found < DispatchTable.terminalBit { return Int(found) }
+        if found != DispatchTable.empty {
+            delivery.offer(found & ~DispatchTable.terminalBit, specificity: step.specificity)
+        }
+        return Int(step.target)
     }
 
     /// Convenience for tests and tools: runs over a byte array and returns the owner's filter and
-    /// the taps' filters (allocates).
+    /// the taps' filters, sorted (allocates).
     public func run(_ bytes: [UInt8]) -> (owner: UInt32?, taps: [UInt32]) {
-        var hits = [Int32](repeating: 0, count: max(1, acceptRecords.count))
+        var hits = [Int32](repeating: 0, count: max(1, ranks.count))
         let outcome = bytes.withUnsafeBytes { packet in
             hits.withUnsafeMutableBufferPointer { run(packet, taps: $0) }
         }
-        let owner = outcome.owner >= 0 ? acceptRecords[Int(outcome.owner)].filter : nil
-        let taps = Set(hits[0..<outcome.tapCount].map { acceptRecords[Int($0)].filter }).sorted()
-        return (owner, taps)
+        let owner = outcome.owner >= 0 ? UInt32(outcome.owner) : nil
+        return (owner, hits[0..<outcome.tapCount].map { UInt32($0) }.sorted())
+    }
+}
+
+/// The delivery rule while a packet runs: the best exclusive candidate so far (priority, then
+/// specificity, then the lower filter number) and the taps hit.
+private struct Delivery {
+    static let nobody = Int32.max
+
+    let ranks: UnsafeBufferPointer<UInt32>
+    let taps: UnsafeMutableBufferPointer<Int32>
+    /// `nobody` until a candidate is offered; with `ownerKey` 0 any candidate then beats it.
+    var owner: Int32 = Delivery.nobody
+    /// Priority in the high half, specificity in the low half.
+    var ownerKey: UInt64 = 0
+    var tapCount = 0
+
+    init(ranks: UnsafeBufferPointer<UInt32>, taps: UnsafeMutableBufferPointer<Int32>) {
+        self.ranks = ranks
+        self.taps = taps
+    }
+
+    @inline(__always)
+    mutating func offer(_ filter: UInt32, specificity: UInt32) {
+        let rank = ranks[Int(filter)]
+        let candidate = Int32(bitPattern: filter)
+        if rank & Interpreter.tapBit != 0 {
+            if !taps[0..<tapCount].contains(candidate) {
+                taps[tapCount] = candidate
+                tapCount += 1
+            }
+            return
+        }
+        let key = UInt64(rank >> 16) << 32 | UInt64(specificity)
+        if key > ownerKey || (key == ownerKey && candidate < owner) {
+            owner = candidate
+            ownerKey = key
+        }
+    }
+}
+
+/// One table slot of a hashed layout, key next to target so a lookup touches one cache line.
+private struct HashedSlot {
+    var key: UInt32
+    var target: UInt32
+}
+
+/// An instruction decoded for the interpreter: the opcode specialised by load width, bounds
+/// proof and table layout, relations folded into a range, table parameters inlined.
+private struct Step {
+    enum Kind: UInt8 {
+        case shift
+        case test1, test2, test4, test1Proven, test2Proven, test4Proven
+        case testNot1, testNot2, testNot4, testNot1Proven, testNot2Proven, testNot4Proven
+        case exact1, exact2, exact4, exact1Proven, exact2Proven, exact4Proven
+        case direct1, direct2, direct4, direct1Proven, direct2Proven, direct4Proven
+        case pair1, pair2, pair4, pair1Proven, pair2Proven, pair4Proven
+        case probing
+        case accept, jump, check, halt
+    }
+
+    var kind: Kind
+    var base: UInt8
+    var width: UInt8
+    /// Tests: the range holds when the value lies *outside* [low, low + span].
+    var outside: Bool
+    var offset: UInt16
+    /// Hashed dispatch: 64 minus log2 of the slot count.
+    var hashShift: UInt8
+    var mask: UInt32
+    /// Tests: range start. Dispatch: the table's first slot in its buffer. Pair: the first key.
+    /// Accept: the filter. Check: bytes. Shift: destination register.
+    var operand: UInt32
+    /// Tests: range length minus one. Direct: slot count. Probing: slot mask. Pair: the second
+    /// key. Shift: scale.
+    var span: UInt32
+    var target: UInt32
+    var specificity: UInt32
+    /// Hashed dispatch: the multiplier. Direct: the first key. Pair: the first key's target in the
+    /// low half, the second's in the high half.
+    var parameter: UInt64
+
+    init(_ instruction: Instruction, tables: [DispatchTable], tableStarts: [Int]) {
+        kind = .halt
+        base = instruction.base
+        width = instruction.width
+        outside = false
+        offset = instruction.offset
+        hashShift = 0
+        mask = instruction.mask
+        operand = 0
+        span = 0
+        target = instruction.target
+        specificity = instruction.specificity
+        parameter = 0
+        let widthIndex = instruction.width == 1 ? 0 : instruction.width == 2 ? 1 : 2
+        let proven = instruction.isBoundsProven ? 3 : 0
+        switch instruction.opcode {
+        case .shift:
+            kind = .shift
+            operand = UInt32(instruction.register)
+            span = UInt32(instruction.aux)
+        case .test, .testNot:
+            let first: Kind = instruction.opcode == .test ? .test1 : .testNot1
+            kind = Kind(rawValue: first.rawValue + UInt8(widthIndex + proven))!
+            (operand, span, outside) = Step.range(instruction.relation, instruction.value)
+        case .dispatch:
+            let table = tables[Int(instruction.value)]
+            operand = UInt32(tableStarts[Int(instruction.value)])
+            parameter = table.parameter
+            let entries = table.entries
+            if entries.count <= 2 {
+                kind = Kind(rawValue: Kind.pair1.rawValue + UInt8(widthIndex + proven))!
+                // An absent second entry repeats the first.
+                let first = entries.first ?? (0, DispatchTable.empty)
+                let second = entries.count == 2 ? entries[1] : first
+                (operand, span) = (first.key, second.key)
+                parameter = UInt64(second.target) << 32 | UInt64(first.target)
+                return
+            }
+            switch table.layout {
+            case .collisionFree:
+                kind = Kind(rawValue: Kind.exact1.rawValue + UInt8(widthIndex + proven))!
+                hashShift = UInt8(table.shift)
+            case .direct:
+                kind = Kind(rawValue: Kind.direct1.rawValue + UInt8(widthIndex + proven))!
+                span = UInt32(table.capacity)
+            case .probing:
+                kind = .probing
+                hashShift = UInt8(table.shift)
+                span = UInt32(table.capacity - 1)
+            }
+        case .accept:
+            kind = .accept
+            operand = instruction.value
+        case .jump:
+            kind = .jump
+        case .check:
+            kind = .check
+            operand = instruction.value
+        case .halt:
+            kind = .halt
+        }
+    }
+
+    /// A relation against `value` as the unsigned range [low, low + span], or its complement.
+    static func range(_ relation: Instruction.Relation, _ value: UInt32) -> (UInt32, UInt32, Bool) {
+        let never: (UInt32, UInt32, Bool) = (0, .max, true)
+        switch relation {
+        case .equal: return (value, 0, false)
+        case .notEqual: return (value, 0, true)
+        case .less: return value == 0 ? never : (0, value - 1, false)
+        case .lessOrEqual: return (0, value, false)
+        case .greater: return value == .max ? never : (value + 1, .max - value - 1, false)
+        case .greaterOrEqual: return (value, .max - value, false)
+        }
+    }
+
+    @inline(__always)
+    func holds(_ value: UInt32) -> Bool { (value &- operand <= span) != outside }
+
+    /// Continue when the loaded value satisfies the relation; jump when not or unreadable.
+    @inline(__always)
+    func test(_ value: UInt32?, _ pc: Int) -> Int {
+        if let value, holds(value) { return pc + 1 }
+        return Int(target)
+    }
+
+    /// Jump when the loaded value satisfies the relation; continue when not or unreadable.
+    @inline(__always)
+    func testNot(_ value: UInt32?, _ pc: Int) -> Int {
+        if let value, holds(value) { return Int(target) }
+        return pc + 1
     }
 }

@@ -1,109 +1,144 @@
-/// A compiled demultiplexer: instructions, dispatch tables, accept records and the names of the
-/// filters they stand for. Runs only after `Verifier` has turned it into a `VerifiedProgram`.
+/// A compiled demultiplexer: instructions, dispatch tables and the filters they accept. Runs only
+/// after `Verifier` has turned it into a `VerifiedProgram`.
+///
+/// Filters are numbered in install order, so the number is also the final tie-break of the
+/// delivery rule (the earlier filter wins); `accept` instructions and terminal table entries name
+/// filters by that number and carry the specificity of the path that reached them.
 public struct Program: Sendable, Hashable {
     public var instructions: [Instruction]
     public var tables: [DispatchTable]
-    public var accepts: [AcceptRecord]
+    /// Every filter the program can accept, in install order.
+    public var filters: [ProgramFilter]
     /// Base registers the program uses; register 0 is the packet start.
     public var registerCount: Int
-    /// Filter names, indexed by `AcceptRecord.filter` (empty where no filter has that index).
-    public var filterNames: [String]
-    /// The app of each filter, indexed like `filterNames`.
-    public var filterApps: [String]
     /// The pcap LINKTYPE_ value of the packets the program reads (1 is Ethernet).
     public var linkType: UInt32
 
-    /// `filterApps`, when given, names the app of each filter in `filterNames`.
     public init(
-        instructions: [Instruction], tables: [DispatchTable] = [], accepts: [AcceptRecord] = [],
-        registerCount: Int = 1, filterNames: [String] = [], filterApps: [String]? = nil, linkType: UInt32 = 1
+        instructions: [Instruction], tables: [DispatchTable] = [], filters: [ProgramFilter] = [],
+        registerCount: Int = 1, linkType: UInt32 = 1
     ) {
-        precondition(filterApps == nil || filterApps!.count == filterNames.count, "one app per filter name")
         self.instructions = instructions
         self.tables = tables
-        self.accepts = accepts
+        self.filters = filters
         self.registerCount = registerCount
-        self.filterNames = filterNames
-        self.filterApps = filterApps ?? Array(repeating: "", count: filterNames.count)
         self.linkType = linkType
     }
 
-    /// Bytes of instructions, tables and accept records.
+    /// Bytes the interpreter runs from: instruction words, tables and one rank word per filter
+    /// (names and apps are metadata for reports and are not counted).
     public var byteCount: Int {
         instructions.count * Instruction.encodedSize + tables.reduce(0) { $0 + $1.byteCount }
-            + accepts.count * AcceptRecord.encodedSize
+            + filters.count * ProgramFilter.rankSize
     }
 }
 
-/// What an `accept` offers: a filter, whether it is a tap, and how it ranks (priority, then
-/// specificity of the matching path, then install order).
-public struct AcceptRecord: Sendable, Hashable {
-    public var filter: UInt32
+/// A filter as the program knows it: who it is (for reports) and how it ranks.
+public struct ProgramFilter: Sendable, Hashable {
+    public var name: String
+    public var app: String
+    /// Exclusive filters compete for ownership by priority first; taps always get a copy.
+    public var priority: UInt16
     public var isTap: Bool
-    public var priority: Int32
-    public var specificity: Int32
-    public var sequence: UInt64
 
-    public init(filter: UInt32, isTap: Bool, priority: Int32, specificity: Int32, sequence: UInt64) {
-        self.filter = filter
-        self.isTap = isTap
+    public init(name: String, app: String, priority: UInt16 = 0, isTap: Bool = false) {
+        self.name = name
+        self.app = app
         self.priority = priority
-        self.specificity = specificity
-        self.sequence = sequence
+        self.isTap = isTap
     }
 
-    public static let encodedSize = 24
-
-    /// True if `self` beats `other` for exclusive ownership.
-    @inline(__always)
-    public func beats(_ other: AcceptRecord) -> Bool {
-        if priority != other.priority { return priority > other.priority }
-        if specificity != other.specificity { return specificity > other.specificity }
-        return sequence < other.sequence
-    }
+    /// Bytes of the rank word (priority and flags) the interpreter reads per filter.
+    public static let rankSize = 4
 }
 
-/// A hash table from masked field values to jump targets. Built collision-free when it can be
-/// (every key in its home slot, so a lookup is one multiply, one shift and one compare), with
-/// linear probing otherwise.
+/// A hash table from masked field values to jump targets, in one of three layouts:
+/// *collision-free* (every key in its home slot: one multiply, one shift, one compare),
+/// *probing* (linear probing when no collision-free multiplier was found), or *direct* (dense
+/// keys: the slot is `key - firstKey`, and the table holds targets only).
 public struct DispatchTable: Sendable, Hashable {
     public static let empty = UInt32.max
-    /// A target with this bit set is *terminal*: offer accept record `target & ~terminalBit`, then
-    /// continue at the dispatch's own `else` target. Leaves that only accept cost no instructions.
+    /// A target with this bit set is *terminal*: accept filter `target & ~terminalBit` (with the
+    /// dispatch's specificity), then continue at the dispatch's own `else` target. Leaves that
+    /// only accept cost no instructions.
     public static let terminalBit: UInt32 = 0x8000_0000
 
     public static func isTerminal(_ target: UInt32) -> Bool { target != empty && target & terminalBit != 0 }
 
-    public var keys: [UInt32]
-    /// `empty` marks a free slot.
-    public var targets: [UInt32]
-    public var multiplier: UInt64
-    public var collisionFree: Bool
-
-    public init(keys: [UInt32], targets: [UInt32], multiplier: UInt64, collisionFree: Bool) {
-        self.keys = keys
-        self.targets = targets
-        self.multiplier = multiplier
-        self.collisionFree = collisionFree
+    public enum Layout: UInt8, Sendable, Hashable {
+        case collisionFree = 0
+        case probing = 1
+        case direct = 2
     }
 
-    public var capacity: Int { keys.count }
+    public var layout: Layout
+    /// Keys of the hashed layouts, slot by slot (empty for `direct`).
+    public var keys: [UInt32]
+    /// Slot targets; `empty` marks a free slot.
+    public var targets: [UInt32]
+    /// The hash multiplier of the hashed layouts, or the first key of `direct`.
+    public var parameter: UInt64
+
+    public init(layout: Layout, keys: [UInt32], targets: [UInt32], parameter: UInt64) {
+        self.layout = layout
+        self.keys = keys
+        self.targets = targets
+        self.parameter = parameter
+    }
+
+    public var isHashed: Bool { layout != .direct }
+    public var capacity: Int { targets.count }
+    public var multiplier: UInt64 { parameter }
+    public var firstKey: UInt32 { UInt32(truncatingIfNeeded: parameter) }
     public var shift: UInt64 { UInt64(64 - capacity.trailingZeroBitCount) }
-    public var byteCount: Int { capacity * 8 + 16 }
+    /// Encoded bytes: a 16-byte header, then 8 bytes per hashed slot or 4 per direct slot.
+    public var byteCount: Int { 16 + capacity * (isHashed ? 8 : 4) }
 
     @inline(__always)
     public func home(of key: UInt32) -> Int { Int(truncatingIfNeeded: (UInt64(key) &* multiplier) >> shift) }
 
+    /// The key a slot holds (direct slots hold their key implicitly).
+    public func key(at slot: Int) -> UInt32 { isHashed ? keys[slot] : firstKey &+ UInt32(slot) }
+
+    /// The target for `key`, or `empty`.
+    public func lookup(_ key: UInt32) -> UInt32 {
+        switch layout {
+        case .direct:
+            let slot = Int(key &- firstKey)
+            return slot < capacity ? targets[slot] : DispatchTable.empty
+        case .collisionFree, .probing:
+            var slot = home(of: key)
+            for _ in 0..<capacity {
+                if targets[slot] == DispatchTable.empty || keys[slot] == key { return targets[slot] }
+                slot = (slot + 1) & (capacity - 1)
+            }
+            return DispatchTable.empty
+        }
+    }
+
     /// The entries, by key.
     public var entries: [(key: UInt32, target: UInt32)] {
-        zip(keys, targets).filter { $0.1 != DispatchTable.empty }.map { ($0.0, $0.1) }.sorted {
+        (0..<capacity).filter { targets[$0] != DispatchTable.empty }.map { (key(at: $0), targets[$0]) }.sorted
+        {
             $0.key < $1.key
         }
     }
 
-    /// Builds a table for `entries` (distinct keys), collision-free if a multiplier found within a few
-    /// tries at up to four slots per entry allows it.
+    /// Most slots a direct table may have per entry; at four, a direct table is never larger than
+    /// the hashed one (8-byte slots, at least two per entry).
+    public static let directSlotsPerEntry = 4
+
+    /// Builds a table for `entries` (distinct keys): direct when the keys are dense, else
+    /// collision-free if a multiplier found within a few tries at up to eight slots per entry
+    /// allows it, else probing.
     public static func build(_ entries: [(key: UInt32, target: UInt32)]) -> DispatchTable {
+        if let low = entries.map(\.key).min(), let high = entries.map(\.key).max(),
+            UInt64(high - low) < UInt64(directSlotsPerEntry * entries.count)
+        {
+            var targets = [UInt32](repeating: empty, count: Int(high - low) + 1)
+            for (key, target) in entries { targets[Int(key - low)] = target }
+            return DispatchTable(layout: .direct, keys: [], targets: targets, parameter: UInt64(low))
+        }
         let multipliers: [UInt64] = [
             0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9, 0xD6E8_FEB8_6659_FD93,
             0xFF51_AFD7_ED55_8CCD, 0xC4CE_B9FE_1A85_EC53, 0x8538_ECB5_BD45_6EA3, 0x2545_F491_4F6C_DD1D,
@@ -124,13 +159,10 @@ public struct DispatchTable: Sendable, Hashable {
 
     private static func place(
         _ entries: [(key: UInt32, target: UInt32)], capacity: Int, multiplier: UInt64, probing: Bool
-    )
-        -> DispatchTable?
-    {
+    ) -> DispatchTable? {
         var table = DispatchTable(
-            keys: Array(repeating: 0, count: capacity), targets: Array(repeating: empty, count: capacity),
-            multiplier: multiplier,
-            collisionFree: !probing)
+            layout: probing ? .probing : .collisionFree, keys: Array(repeating: 0, count: capacity),
+            targets: Array(repeating: empty, count: capacity), parameter: multiplier)
         for (key, target) in entries {
             var slot = table.home(of: key)
             while table.targets[slot] != empty {

@@ -7,19 +7,20 @@ public struct ProgramFileError: Error, Sendable, Equatable, CustomStringConverti
 /// The binary form of a compiled program (`dpf compile -o OUT.dpfc`), little-endian:
 ///
 ///     header   "DPFC", version u16, reserved u16, link type u32, registers u32,
-///              instructions u32, tables u32, accepts u32, filters u32, then the CRC-32 of every
+///              instructions u32, tables u32, filters u32, then the CRC-32 of every
 ///              other byte of the file (header included)
-///     code     20 bytes per instruction: opcode, width, relation, base, register, aux (u8 each),
-///              offset u16, mask u32, value u32, target u32
-///     tables   slots u32, multiplier u64, collision-free u8, 3 zero bytes, then slots × (key u32, target u32)
-///     accepts  filter u32, tap u8, 3 zero bytes, priority i32, specificity i32, sequence u64
-///     filters  per filter: name and app, each a u16 length and UTF-8 bytes
+///     code     24 bytes per instruction: opcode, width, relation, base, register, aux (u8 each),
+///              offset u16, mask u32, value u32, target u32, specificity u32
+///     tables   layout u32 (0 collision-free, 1 probing, 2 direct), slots u32, multiplier or first
+///              key u64, then slots × (key u32, target u32) when hashed or slots × target u32 when direct
+///     filters  per filter, in install order: priority u16, flags u16 (1 = tap), then name and app,
+///              each a u16 length and UTF-8 bytes
 ///
 /// Decoding checks the magic, version, every length against the bytes left, and the checksum,
 /// so a truncated or altered file is refused; the result still has to pass the `Verifier`.
 public enum ProgramFile {
     public static let magic: [UInt8] = Array("DPFC".utf8)
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
 
     public static func encode(_ program: Program) -> [UInt8] {
         var body = Writer()
@@ -34,26 +35,22 @@ public enum ProgramFile {
             body.u32(instruction.mask)
             body.u32(instruction.value)
             body.u32(instruction.target)
+            body.u32(instruction.specificity)
         }
         for table in program.tables {
+            body.u32(UInt32(table.layout.rawValue))
             body.u32(UInt32(table.capacity))
-            body.u64(table.multiplier)
-            body.u32(table.collisionFree ? 1 : 0)
-            for (key, target) in zip(table.keys, table.targets) {
-                body.u32(key)
-                body.u32(target)
+            body.u64(table.parameter)
+            for slot in 0..<table.capacity {
+                if table.isHashed { body.u32(table.keys[slot]) }
+                body.u32(table.targets[slot])
             }
         }
-        for accept in program.accepts {
-            body.u32(accept.filter)
-            body.u32(accept.isTap ? 1 : 0)
-            body.u32(UInt32(bitPattern: accept.priority))
-            body.u32(UInt32(bitPattern: accept.specificity))
-            body.u64(accept.sequence)
-        }
-        for (name, app) in zip(program.filterNames, program.filterApps) {
-            body.string(name)
-            body.string(app)
+        for filter in program.filters {
+            body.u16(filter.priority)
+            body.u16(filter.isTap ? 1 : 0)
+            body.string(filter.name)
+            body.string(filter.app)
         }
         var header = Writer()
         header.bytes += magic
@@ -63,8 +60,7 @@ public enum ProgramFile {
         header.u32(UInt32(program.registerCount))
         header.u32(UInt32(program.instructions.count))
         header.u32(UInt32(program.tables.count))
-        header.u32(UInt32(program.accepts.count))
-        header.u32(UInt32(program.filterNames.count))
+        header.u32(UInt32(program.filters.count))
         header.u32(CRC32.checksum(header.bytes + body.bytes))
         return header.bytes + body.bytes
     }
@@ -86,14 +82,13 @@ public enum ProgramFile {
         let registers = try reader.u32("the header")
         let instructionCount = try reader.u32("the header")
         let tableCount = try reader.u32("the header")
-        let acceptCount = try reader.u32("the header")
         let filterCount = try reader.u32("the header")
         let checksum = try reader.u32("the header")
         guard CRC32.checksum(bytes[0..<(reader.position - 4)] + bytes[reader.position...]) == checksum else {
             throw ProgramFileError(message: "checksum mismatch: the program file is truncated or was altered")
         }
         // Every element takes at least 4 bytes, so counts beyond the file size are refused early.
-        for count in [instructionCount, tableCount, acceptCount, filterCount] where Int(count) > bytes.count {
+        for count in [instructionCount, tableCount, filterCount] where Int(count) > bytes.count {
             throw ProgramFileError(message: "a count in the header (\(count)) exceeds the file size")
         }
         var instructions: [Instruction] = []
@@ -115,50 +110,31 @@ public enum ProgramFile {
                     register: try reader.u8(what),
                     aux: try reader.u8(what), offset: try reader.u16(what), mask: try reader.u32(what),
                     value: try reader.u32(what),
-                    target: try reader.u32(what)))
+                    target: try reader.u32(what), specificity: try reader.u32(what)))
         }
         var tables: [DispatchTable] = []
         for index in 0..<Int(tableCount) {
-            let what = "table \(index)"
-            let capacity = Int(try reader.u32(what))
-            let multiplier = try reader.u64(what)
-            let collisionFree = try reader.u32(what) != 0
-            guard capacity <= (bytes.count - reader.position) / 8 else {
-                throw ProgramFileError(message: "\(what) claims \(capacity) slots, more than the file holds")
-            }
-            var keys: [UInt32] = []
-            var targets: [UInt32] = []
-            for _ in 0..<capacity {
-                keys.append(try reader.u32(what))
-                targets.append(try reader.u32(what))
-            }
-            tables.append(
-                DispatchTable(
-                    keys: keys, targets: targets, multiplier: multiplier, collisionFree: collisionFree))
+            tables.append(try reader.table("table \(index)"))
         }
-        var accepts: [AcceptRecord] = []
-        for index in 0..<Int(acceptCount) {
-            let what = "accept record \(index)"
-            accepts.append(
-                AcceptRecord(
-                    filter: try reader.u32(what), isTap: try reader.u32(what) != 0,
-                    priority: Int32(bitPattern: try reader.u32(what)),
-                    specificity: Int32(bitPattern: try reader.u32(what)), sequence: try reader.u64(what)))
-        }
-        var names: [String] = []
-        var apps: [String] = []
+        var filters: [ProgramFilter] = []
         for index in 0..<Int(filterCount) {
-            names.append(try reader.string("the name of filter \(index)"))
-            apps.append(try reader.string("the app of filter \(index)"))
+            let what = "filter \(index)"
+            let priority = try reader.u16(what)
+            let flags = try reader.u16(what)
+            guard flags <= 1 else { throw ProgramFileError(message: "\(what) has unknown flags \(flags)") }
+            filters.append(
+                ProgramFilter(
+                    name: try reader.string("the name of \(what)"),
+                    app: try reader.string("the app of \(what)"),
+                    priority: priority, isTap: flags == 1))
         }
         guard reader.position == bytes.count else {
             throw ProgramFileError(
                 message: "\(bytes.count - reader.position) unexpected bytes after the program")
         }
         return Program(
-            instructions: instructions, tables: tables, accepts: accepts, registerCount: Int(registers),
-            filterNames: names,
-            filterApps: apps, linkType: linkType)
+            instructions: instructions, tables: tables, filters: filters, registerCount: Int(registers),
+            linkType: linkType)
     }
 
     struct Writer {
@@ -204,6 +180,26 @@ public enum ProgramFile {
         mutating func u16(_ what: String) throws(ProgramFileError) -> UInt16 { UInt16(try little(2, what)) }
         mutating func u32(_ what: String) throws(ProgramFileError) -> UInt32 { UInt32(try little(4, what)) }
         mutating func u64(_ what: String) throws(ProgramFileError) -> UInt64 { try little(8, what) }
+
+        mutating func table(_ what: String) throws(ProgramFileError) -> DispatchTable {
+            let rawLayout = try u32(what)
+            guard let layout = DispatchTable.Layout(rawValue: UInt8(clamping: rawLayout)) else {
+                throw ProgramFileError(message: "\(what) has an unknown layout \(rawLayout)")
+            }
+            let capacity = Int(try u32(what))
+            let parameter = try u64(what)
+            let slotSize = layout == .direct ? 4 : 8
+            guard capacity <= (bytes.count - position) / slotSize else {
+                throw ProgramFileError(message: "\(what) claims \(capacity) slots, more than the file holds")
+            }
+            var keys: [UInt32] = []
+            var targets: [UInt32] = []
+            for _ in 0..<capacity {
+                if layout != .direct { keys.append(try u32(what)) }
+                targets.append(try u32(what))
+            }
+            return DispatchTable(layout: layout, keys: keys, targets: targets, parameter: parameter)
+        }
 
         mutating func string(_ what: String) throws(ProgramFileError) -> String {
             let length = Int(try u16(what))

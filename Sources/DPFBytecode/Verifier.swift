@@ -36,7 +36,7 @@ public struct VerifiedProgram: Sendable {
 
 /// Checks everything the interpreter relies on: jumps only forward and inside the program (so every
 /// run ends), a final `halt`, loads inside the 64 KiB packet window with masks no wider than the
-/// load, base registers written in the prologue before use, table and accept indices in range,
+/// load, base registers written in the prologue before use, table and filter numbers in range,
 /// tables well formed.
 public enum Verifier {
     public static let packetWindow = 65536
@@ -115,10 +115,10 @@ public enum Verifier {
             try checkTarget(instruction.target, from: index, in: program)
             for (_, target) in program.tables[Int(instruction.value)].entries {
                 if DispatchTable.isTerminal(target) {
-                    guard Int(target & ~DispatchTable.terminalBit) < program.accepts.count else {
+                    guard Int(target & ~DispatchTable.terminalBit) < program.filters.count else {
                         throw fail(
                             .badAccept, index,
-                            "table \(instruction.value) names accept record \(target & ~DispatchTable.terminalBit), which does not exist"
+                            "table \(instruction.value) accepts filter \(target & ~DispatchTable.terminalBit), which does not exist"
                         )
                     }
                 } else {
@@ -126,8 +126,8 @@ public enum Verifier {
                 }
             }
         case .accept:
-            guard Int(instruction.value) < program.accepts.count else {
-                throw fail(.badAccept, index, "accept record \(instruction.value) does not exist")
+            guard Int(instruction.value) < program.filters.count else {
+                throw fail(.badAccept, index, "accept of filter \(instruction.value), which does not exist")
             }
         case .halt:
             break
@@ -224,7 +224,14 @@ public enum Verifier {
 
     private static func check(_ table: DispatchTable, index: Int, in program: Program) throws(VerifierError) {
         let capacity = table.capacity
-        guard capacity >= 2, capacity & (capacity - 1) == 0, table.targets.count == capacity else {
+        guard table.layout != .direct else {
+            guard capacity >= 1, table.keys.isEmpty, table.parameter + UInt64(capacity) <= 1 << 32 else {
+                throw fail(
+                    .badTable, -1, "table \(index): a direct table must cover 1 or more keys inside 32 bits")
+            }
+            return
+        }
+        guard capacity >= 2, capacity & (capacity - 1) == 0, table.keys.count == capacity else {
             throw fail(.badTable, -1, "table \(index): capacity \(capacity) is not a power of two")
         }
         let used = table.targets.filter { $0 != DispatchTable.empty }
@@ -236,7 +243,7 @@ public enum Verifier {
         for slot in 0..<capacity where table.targets[slot] != DispatchTable.empty {
             // Every key must be found from its home slot without crossing a free slot.
             var probe = table.home(of: table.keys[slot])
-            if table.collisionFree && probe != slot {
+            if table.layout == .collisionFree && probe != slot {
                 throw fail(
                     .badTable, -1,
                     "table \(index) claims to be collision-free but a key is not in its home slot")

@@ -141,15 +141,14 @@ struct ReplayCommand: ParsableCommand {
         let program = interpreter.verified.program
         var seen = Set<String>()
         var apps: [(String, Bool)] = []
-        for record in program.accepts.sorted(by: { $0.sequence < $1.sequence }) {
-            let app = program.filterApps[Int(record.filter)]
-            if seen.insert(app).inserted { apps.append((app, record.isTap)) }
+        for filter in program.filters where seen.insert(filter.app).inserted {
+            apps.append((filter.app, filter.isTap))
         }
         return Demultiplexer(apps: apps) { packet in
             let result = interpreter.run(packet.bytes)
             return (
-                result.owner.map { program.filterApps[Int($0)] },
-                Array(Set(result.taps.map { program.filterApps[Int($0)] })).sorted()
+                result.owner.map { program.filters[Int($0)].app },
+                Array(Set(result.taps.map { program.filters[Int($0)].app })).sorted()
             )
         }
     }

@@ -1,8 +1,8 @@
 import DPFBytecode
 
 /// Peephole clean-up after lowering: every branch that lands on a `jump` goes straight to where
-/// that jump goes, and jumps no branch needs any more (to the next instruction, or never reached)
-/// are removed. Targets only ever move forward, so the result still verifies.
+/// that jump goes, a jump to `halt` becomes a `halt`, and jumps no branch needs any more (to the
+/// next instruction, or never reached) are removed. Targets only ever move forward, so the result still verifies.
 enum JumpThreading {
     static func apply(to program: inout Program) {
         // Removing jumps can leave a jump aimed at its new next instruction: repeat until stable.
@@ -30,6 +30,12 @@ enum JumpThreading {
             default:
                 break
             }
+            // A jump to a halt may as well halt.
+            if program.instructions[index].opcode == .jump,
+                instructions[Int(program.instructions[index].target)].opcode == .halt
+            {
+                program.instructions[index] = Instruction(.halt)
+            }
         }
         for table in program.tables.indices {
             let entries = program.tables[table].entries.map { entry in
@@ -43,8 +49,8 @@ enum JumpThreading {
         }
     }
 
-    /// Drops jumps that go to the next instruction or that nothing reaches (a jump right after
-    /// another unconditional jump, with no branch landing on it).
+    /// Drops jumps that go to the next instruction, and jumps and halts that nothing reaches (right
+    /// after another jump or halt, with no branch landing on them). The final halt stays.
     private static func removeDeadJumps(_ program: inout Program) {
         var targeted = Set<UInt32>()
         for instruction in program.instructions
@@ -55,11 +61,14 @@ enum JumpThreading {
             targeted.formUnion(table.entries.map(\.target).filter { !DispatchTable.isTerminal($0) })
         }
         var keep = [Bool](repeating: true, count: program.instructions.count)
-        for index in program.instructions.indices where program.instructions[index].opcode == .jump {
-            let toNext = program.instructions[index].target == UInt32(index + 1)
+        for index in program.instructions.indices.dropLast()
+        where [.jump, .halt].contains(program.instructions[index].opcode) {
+            let toNext =
+                program.instructions[index].opcode == .jump
+                && program.instructions[index].target == UInt32(index + 1)
             let unreachable =
                 index > 0 && !targeted.contains(UInt32(index))
-                && program.instructions[index - 1].opcode == .jump
+                && [.jump, .halt].contains(program.instructions[index - 1].opcode)
             if toNext || unreachable { keep[index] = false }
         }
         // Where each old index lands: the next kept instruction at or after it.

@@ -18,16 +18,15 @@ public struct LoweringError: Error, Sendable, Equatable, CustomStringConvertible
 /// depend on the packet (DPF's shifts) are computed once, in a prologue, into base registers.
 public enum Lowering {
     public static func lower(_ trie: DecisionTrie) throws(LoweringError) -> Program {
-        var lowering = State(trie: trie)
+        var lowering = try State(trie: trie)
         try lowering.assignRegisters()
         try lowering.emit(node: DecisionTrie.rootNode)
         lowering.instructions.append(Instruction(.halt))
-        let (names, apps) = lowering.filterNamesAndApps()
         var program = Program(
-            instructions: lowering.instructions, tables: lowering.tables, accepts: lowering.accepts,
-            registerCount: lowering.registers.count, filterNames: names, filterApps: apps,
-            linkType: trie.linkType.rawValue)
+            instructions: lowering.instructions, tables: lowering.tables, filters: lowering.filters,
+            registerCount: lowering.registers.count, linkType: trie.linkType.rawValue)
         JumpThreading.apply(to: &program)
+        TableSharing.apply(to: &program)
         return program
     }
 
@@ -35,28 +34,28 @@ public enum Lowering {
         let trie: DecisionTrie
         var instructions: [Instruction] = []
         var tables: [DispatchTable] = []
-        var accepts: [AcceptRecord] = []
-        var acceptIndex: [AcceptKey: UInt32] = [:]
+        /// The installed filters in install order; a filter's program number is its position.
+        let filters: [ProgramFilter]
+        let filterNumbers: [FilterID: UInt32]
         /// Base register of each header base, in prologue order.
         var registers: [HeaderBase: UInt8] = [.packetStart: 0]
 
-        struct AcceptKey: Hashable {
-            let filter: FilterID
-            let specificity: Int
-        }
-
-        init(trie: DecisionTrie) { self.trie = trie }
-
-        func filterNamesAndApps() -> (names: [String], apps: [String]) {
-            let installed = trie.installed
-            let count = Int(installed.map(\.id.rawValue).max() ?? -1) + 1
-            var names = [String](repeating: "", count: count)
-            var apps = [String](repeating: "", count: count)
-            for (id, filter) in installed {
-                names[Int(id.rawValue)] = filter.name
-                apps[Int(id.rawValue)] = filter.app
+        init(trie: DecisionTrie) throws(LoweringError) {
+            self.trie = trie
+            var filters: [ProgramFilter] = []
+            var numbers: [FilterID: UInt32] = [:]
+            for (id, filter) in trie.installed {
+                guard let priority = UInt16(exactly: filter.priority) else {
+                    throw LoweringError(
+                        message: "filter '\(filter.name)' has priority \(filter.priority), outside 0...65535")
+                }
+                numbers[id] = UInt32(filters.count)
+                filters.append(
+                    ProgramFilter(name: filter.name, app: filter.app, priority: priority, isTap: filter.isTap)
+                )
             }
-            return (names, apps)
+            self.filters = filters
+            filterNumbers = numbers
         }
 
         /// Every base the trie's fields use, registers assigned outermost first, and the prologue
@@ -95,17 +94,19 @@ public enum Lowering {
             }
         }
 
-        mutating func accept(_ accept: TrieNodeView.Accept) -> UInt32 {
-            let key = AcceptKey(filter: accept.filter, specificity: accept.specificity)
-            if let index = acceptIndex[key] { return index }
-            let filter = trie.filter(accept.filter)!
-            accepts.append(
-                AcceptRecord(
-                    filter: UInt32(accept.filter.rawValue), isTap: filter.isTap,
-                    priority: Int32(clamping: filter.priority),
-                    specificity: Int32(accept.specificity), sequence: trie.sequence(of: accept.filter)!))
-            acceptIndex[key] = UInt32(accepts.count - 1)
-            return UInt32(accepts.count - 1)
+        func number(of accept: TrieNodeView.Accept) -> UInt32 { filterNumbers[accept.filter]! }
+
+        func acceptInstruction(_ accept: TrieNodeView.Accept) throws(LoweringError) -> Instruction {
+            Instruction(.accept, value: number(of: accept), specificity: try specificity(of: accept))
+        }
+
+        func specificity(of accept: TrieNodeView.Accept) throws(LoweringError) -> UInt32 {
+            guard let specificity = UInt32(exactly: accept.specificity) else {
+                throw LoweringError(
+                    message:
+                        "a path of filter \(accept.filter.rawValue) has specificity \(accept.specificity)")
+            }
+            return specificity
         }
 
         /// A load instruction for a field; the caller fills in the rest.
@@ -126,7 +127,7 @@ public enum Lowering {
         mutating func emit(node: Int32, proven: Proven = [:]) throws(LoweringError) {
             let view = trie.view(of: node)
             for accept in view.accepts {
-                instructions.append(Instruction(.accept, value: self.accept(accept)))
+                instructions.append(try acceptInstruction(accept))
             }
             for group in view.groups {
                 if group.equalities.count == 1 {
@@ -215,12 +216,19 @@ public enum Lowering {
             instructions.append(dispatch)
             var entries: [(key: UInt32, target: UInt32)] = []
             var exits: [Int] = []
+            var terminalSpecificity: UInt32?
             for (value, child) in group.equalities {
                 let leaf = trie.view(of: child)
+                // A leaf that only accepts lives in the table entry itself, when its specificity is
+                // the one this dispatch carries (the first such leaf's; siblings share their path, so
+                // in practice all agree).
                 if leaf.groups.isEmpty && leaf.accepts.count == 1 {
-                    // A leaf that only accepts lives in the table entry itself.
-                    entries.append((value, DispatchTable.terminalBit | accept(leaf.accepts[0])))
-                    continue
+                    let specificity = try specificity(of: leaf.accepts[0])
+                    if terminalSpecificity == nil { terminalSpecificity = specificity }
+                    if terminalSpecificity == specificity {
+                        entries.append((value, DispatchTable.terminalBit | number(of: leaf.accepts[0])))
+                        continue
+                    }
                 }
                 entries.append((value, here))
                 try emit(node: child, proven: proven)
@@ -229,6 +237,7 @@ public enum Lowering {
             }
             for exit in exits { instructions[exit].target = here }
             instructions[at].target = here
+            instructions[at].specificity = terminalSpecificity ?? 0
             tables[Int(dispatch.value)] = DispatchTable.build(entries)
         }
     }

@@ -28,8 +28,14 @@ import Testing
         ("0001  halt", "line 2: expected an instruction numbered 0, found '0001'"),
         ("0000  test u24[0] == 0x1 else 0001", "line 2: load width u24 is not u8, u16 or u32"),
         ("0000  test u8[0] ~ 0x1 else 0001", "line 2: '~' is not a relation"),
-        ("accept 1: filter 0 priority 0 specificity 0 sequence 0", "line 2: accept 1 out of order"),
-        ("  slot 0: 0x1 -> 0001", "line 2: slot outside a table"),
+        ("filter 1 \"a\" app \"a\" priority 0", "line 2: filter 1 out of order"),
+        ("  slot 0: 0x1 -> 0001", "line 2: slot outside a hashed table"),
+        ("  0x1 -> 0001", "line 2: a key entry outside a direct table"),
+        (
+            "table 0: sorted, 4 slots",
+            "line 2: expected 'direct', 'collision-free' or 'probing', found 'sorted'"
+        ),
+        ("0000  accept #0", "line 2: expected 'specificity' at '#0'"),
     ])
     func reportsTheLineAndTheProblem(line: String, message: String) {
         do {
@@ -58,23 +64,21 @@ import Testing
 
     static let header = """
         program registers 2 link 1
-        filter 0 "web" app "web"
-        filter 1 "dns" app "dns"
-        filter 2 "mon" app "mon"
-        accept 0: filter 0 priority 0 specificity 53 sequence 0
-        accept 1: filter 1 priority 0 specificity 53 sequence 1
-        accept 2: filter 2 tap priority 0 specificity 16 sequence 2
+        filter 0 "web" app "web" priority 0
+        filter 1 "dns" app "dns" priority 0
+        filter 2 "mon" app "mon" priority 0 tap
+        filter 3 "vip" app "vip" priority 7
 
         """
 
-    /// Port 80 to accept 0 and port 53 to accept 1, laid out by the table builder (a hand-placed
+    /// Port 80 to filter 0 and port 53 to filter 1, laid out by the table builder (a hand-placed
     /// layout must still put every key where probing from its home slot finds it).
     static let portTable: String = {
         let table = DispatchTable.build([
             (0x50, DispatchTable.terminalBit | 0), (0x35, DispatchTable.terminalBit | 1),
         ])
         var lines = [
-            "table 0: \(table.capacity) slots, multiplier 0x\(String(table.multiplier, radix: 16)), collision-free"
+            "table 0: collision-free, \(table.capacity) slots, multiplier 0x\(String(table.multiplier, radix: 16))"
         ]
         for slot in 0..<table.capacity where table.targets[slot] != DispatchTable.empty {
             lines.append(
@@ -84,35 +88,41 @@ import Testing
         return lines.joined(separator: "\n")
     }()
 
+    static let portProgram = """
+        0000  shift    r1 = r0 + 4*(u8[14] & 0xf)
+        0001  test     u16[12] == 0x800 else 0004
+        0002  accept   specificity 16 #2
+        0003  dispatch u16[r1+16] table 0 specificity 53 else 0004
+        0004  halt
+
+        """
+
     /// (name, program body, packet, owner filter, tap filters)
     static let cases: [(String, String, [UInt8], UInt32?, [UInt32])] = [
+        ("port dispatch through the IPv4 header-length register", portProgram + portTable, ip4TCP80, 0, [2]),
+        ("the same program on a header with options", portProgram + portTable, ip4Options53, 1, [2]),
         (
-            "port dispatch through the IPv4 header-length register",
-            """
-            0000  shift    r1 = r0 + 4*(u8[14] & 0xf)
-            0001  test     u16[12] == 0x800 else 0004
-            0002  accept   #2
-            0003  dispatch u16[r1+16] table 0 else 0004
-            0004  halt
-
-            """ + portTable, ip4TCP80, 0, [2]
+            "a direct table: the slot is the key minus the first key",
+            portProgram + """
+                table 0: direct, 3 slots from 0x4f
+                  0x50 -> accept #0
+                  0x51 -> accept #1
+                """, ip4TCP80, 0, [2]
         ),
         (
-            "the same program on a header with options",
-            """
-            0000  shift    r1 = r0 + 4*(u8[14] & 0xf)
-            0001  test     u16[12] == 0x800 else 0004
-            0002  accept   #2
-            0003  dispatch u16[r1+16] table 0 else 0004
-            0004  halt
-
-            """ + portTable, ip4Options53, 1, [2]
+            "a probing table: every key homes to slot 0 and is found by probing",
+            portProgram + """
+                table 0: probing, 4 slots, multiplier 0x0
+                  slot 0: 0x50 -> accept #0
+                  slot 1: 0x35 -> accept #1
+                  slot 2: 0x16 -> accept #3
+                """, ip4Options53, 1, [2]
         ),
         (
             "negated test: everything that is not IPv4",
             """
             0000  testnot  u16[12] == 0x800 else 0002
-            0001  accept   #2
+            0001  accept   specificity 16 #2
             0002  halt
             """, arp, nil, [2]
         ),
@@ -120,21 +130,62 @@ import Testing
             "a load past the packet fails a test and passes a negated one",
             """
             0000  test     u8[2000] == 0x0 else 0002
-            0001  accept   #0
+            0001  accept   specificity 8 #0
             0002  testnot  u8[2000] == 0x0 else 0004
-            0003  accept   #1
+            0003  accept   specificity 8 #1
             0004  halt
             """, arp, 1, []
         ),
         (
-            "ranges and the higher priority of two matches",
+            "between equal priorities the more specific match wins",
             """
             0000  test     u16[12] >= 0x800 else 0002
-            0001  accept   #0
+            0001  accept   specificity 16 #0
             0002  test     u16[12] <= 0x806 else 0004
-            0003  accept   #1
+            0003  accept   specificity 32 #1
             0004  halt
+            """, arp, 1, []
+        ),
+        (
+            "priority beats specificity",
+            """
+            0000  accept   specificity 100 #0
+            0001  accept   specificity 1 #3
+            0002  accept   specificity 200 #1
+            0003  halt
+            """, arp, 3, []
+        ),
+        (
+            "a full tie goes to the filter installed first",
+            """
+            0000  accept   specificity 5 #1
+            0001  accept   specificity 5 #0
+            0002  halt
             """, arp, 0, []
+        ),
+        (
+            "a tap matched twice gets one copy",
+            """
+            0000  accept   specificity 5 #2
+            0001  accept   specificity 9 #2
+            0002  halt
+            """, arp, nil, [2]
+        ),
+        (
+            "relations at the edges of their range",
+            """
+            0000  test     u8[12] < 0x0 else 0002
+            0001  accept   specificity 1 #0
+            0002  test     u16[12] != 0x806 else 0004
+            0003  accept   specificity 1 #1
+            0004  test     u32[10] > 0xffffffff else 0006
+            0005  accept   specificity 1 #3
+            0006  test     u16[12] > 0x805 else 0008
+            0007  accept   specificity 1 #2
+            0008  testnot  u16[12] != 0x806 else 0010
+            0009  accept   specificity 1 #1
+            0010  halt
+            """, arp, 1, [2]
         ),
     ]
 

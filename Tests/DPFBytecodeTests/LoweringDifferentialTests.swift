@@ -31,16 +31,15 @@ import Testing
         var owned = 0
         for packet in packets.batch(1500) {
             let walked = trie.verdict(for: packet)
-            let ran = interpreter.run(packet.bytes)
-            let expected = (walked.owner.map { UInt32($0.rawValue) }, walked.taps.map { UInt32($0.rawValue) })
-            #expect(ran.owner == expected.0 && ran.taps == expected.1, "\(walked) vs \(ran)")
-            if ran.owner != expected.0 || ran.taps != expected.1 { return }
+            let ran = interpreter.verdict(packet.bytes, in: trie)
+            #expect(ran == walked, "\(walked) vs \(ran)")
+            if ran != walked { return }
             if ran.owner != nil { owned += 1 }
         }
         #expect(owned > 0)
     }
 
-    @Test func portFiltersBecomeHashDispatch() throws {
+    @Test func densePortFiltersShareOneDirectTable() throws {
         let trie = DecisionTrie()
         for port in 0..<1000 {
             try trie.insert(
@@ -48,9 +47,37 @@ import Testing
         }
         let program = try Lowering.lower(trie)
         _ = try Verifier.verify(program)
-        // One table for IPv4 and one for IPv6, each holding all 1,000 ports.
-        #expect(program.tables.filter { $0.entries.count == 1000 }.count == 2)
-        #expect(program.tables.allSatisfy { $0.collisionFree })
+        // The IPv4 and IPv6 dispatches share one direct table of all 1,000 ports, each entry
+        // accepting its filter without another instruction.
+        let portTables = program.tables.filter { $0.entries.count == 1000 }
+        #expect(portTables.count == 1)
+        #expect(portTables.allSatisfy { $0.layout == .direct && $0.capacity == 1000 })
+        #expect(portTables.first?.entries.allSatisfy { DispatchTable.isTerminal($0.target) } == true)
+        let portTable = UInt32(program.tables.firstIndex { $0.entries.count == 1000 } ?? Int(UInt32.max))
+        #expect(program.instructions.filter { $0.opcode == .dispatch && $0.value == portTable }.count == 2)
         #expect(program.registerCount == 2)
+    }
+
+    @Test func sparsePortFiltersShareOneHashedTable() throws {
+        let trie = DecisionTrie()
+        var generator = SeededGenerator(seed: 12)
+        var ports = Set<UInt16>()
+        while ports.count < 500 { ports.insert(.random(in: 1...UInt16.max, using: &generator)) }
+        for port in ports.sorted() {
+            try trie.insert(
+                name: "p\(port)", app: "a\(port)", tree: RandomFilterSets.tree("udp.dport == \(port)"))
+        }
+        let program = try Lowering.lower(trie)
+        let interpreter = Interpreter(try Verifier.verify(program))
+        let portTables = program.tables.filter { $0.entries.count == 500 }
+        #expect(portTables.count == 1)
+        #expect(portTables.first?.isHashed == true)
+        for port in ports.sorted().prefix(50) {
+            let packet = PacketBuilder.ethernet().ipv4(
+                src: IPv4Address(10, 0, 0, 1), dst: IPv4Address(10, 0, 0, 2)
+            )
+            .udp(sourcePort: 9, destinationPort: port).bytes
+            #expect(interpreter.verdict(packet, in: trie).owner == trie.id(named: "p\(port)"))
+        }
     }
 }

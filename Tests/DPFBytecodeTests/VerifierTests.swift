@@ -3,15 +3,13 @@ import DPFTestSupport
 import Testing
 
 @Suite struct VerifierTests {
-    static let accept = AcceptRecord(filter: 0, isTap: false, priority: 0, specificity: 16, sequence: 0)
-
     /// A valid program: test the EtherType, accept, halt.
     static let valid = Program(
         instructions: [
             Instruction(.test, width: 2, offset: 12, mask: 0xFFFF, value: 0x0800, target: 2),
-            Instruction(.accept, value: 0),
+            Instruction(.accept, value: 0, specificity: 16),
             Instruction(.halt),
-        ], accepts: [accept], filterNames: ["ip4"])
+        ], filters: [ProgramFilter(name: "ip4", app: "ip4")])
 
     static func mutated(_ change: (inout Program) -> Void) -> Program {
         var program = valid
@@ -69,9 +67,28 @@ import Testing
                 $0.instructions[0].value = 0
                 $0.tables = [
                     DispatchTable(
-                        keys: [0x0800, 0x0800, 0, 0], targets: [1, 1, .max, .max], multiplier: 1,
-                        collisionFree: false)
+                        layout: .probing, keys: [0x0800, 0x0800, 0, 0], targets: [1, 1, .max, .max],
+                        parameter: 1)
                 ]
+            }
+        ),
+        (
+            .badTable, -1,
+            mutated {
+                $0.instructions[0].opcode = .dispatch
+                $0.instructions[0].value = 0
+                // Keys 0xffffffff and 0x100000000: the second does not fit 32 bits.
+                $0.tables = [
+                    DispatchTable(layout: .direct, keys: [], targets: [1, 1], parameter: 0xFFFF_FFFF)
+                ]
+            }
+        ),
+        (
+            .badAccept, 0,
+            mutated {
+                $0.instructions[0].opcode = .dispatch
+                $0.instructions[0].value = 0
+                $0.tables = [DispatchTable.build([(0x0800, DispatchTable.terminalBit | 1)])]
             }
         ),
     ]

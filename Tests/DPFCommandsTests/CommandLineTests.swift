@@ -125,8 +125,8 @@ import Testing
         let run = dpf("compile", example("dns.dpf"), "--emit", "bytecode")
         #expect(run.status == 0)
         #expect(run.out.hasPrefix("program registers 2 link 1\n"))
-        #expect(run.out.contains("accept 0: filter 0 priority 0 specificity 53 sequence 0"))
-        #expect(run.out.contains("accept   #0 dns.1"))
+        #expect(run.out.contains("filter 0 \"dns.1\" app \"dns\" priority 0\n"))
+        #expect(run.out.contains("accept   specificity 53 #0  // dns.1"))
         #expect(run.out.contains("halt"))
     }
 

@@ -28,7 +28,7 @@ let benchmarks: @Sendable () -> Void = {
         print(
             "\(count) port filters: \(compiled.byteCount) program bytes, \(compiled.byteCount / count) per filter"
         )
-        var taps = [Int32](repeating: 0, count: max(1, compiled.accepts.count))
+        var taps = [Int32](repeating: 0, count: max(1, compiled.filters.count))
         Benchmark("Interpreter, 1,000 packets, \(count) port filters") { benchmark in
             for _ in benchmark.scaledIterations {
                 taps.withUnsafeMutableBufferPointer { tapBuffer in
