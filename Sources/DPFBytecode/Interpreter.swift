@@ -7,6 +7,8 @@ public final class Interpreter: @unchecked Sendable {
     private let steps: UnsafeMutableBufferPointer<Step>
     /// Instructions before this index are the prologue's shifts, run before the step loop.
     private let entry: Int
+    /// The final halt: reaching it ends the step loop.
+    private let exit: Int
     private let registerCount: Int
     /// Every hashed table's slots, keys next to targets, in one buffer.
     private let hashedSlots: UnsafeMutableBufferPointer<HashedSlot>
@@ -23,7 +25,17 @@ public final class Interpreter: @unchecked Sendable {
         var hashed: [HashedSlot] = []
         var direct: [UInt32] = []
         var tableStarts: [Int] = []
-        for table in program.tables {
+        // Every jump to a halt goes to the final one, where the step loop ends without a dispatch.
+        let exit = program.instructions.count - 1
+        let halts = Set(program.instructions.indices.filter { program.instructions[$0].opcode == .halt })
+        func exiting(_ target: UInt32) -> UInt32 { halts.contains(Int(target)) ? UInt32(exit) : target }
+        var tables = program.tables
+        for index in tables.indices {
+            tables[index].targets = tables[index].targets.map {
+                DispatchTable.isTerminal($0) || $0 == DispatchTable.empty ? $0 : exiting($0)
+            }
+        }
+        for table in tables {
             if table.isHashed {
                 tableStarts.append(hashed.count)
                 hashed += zip(table.keys, table.targets).map { HashedSlot(key: $0, target: $1) }
@@ -33,7 +45,14 @@ public final class Interpreter: @unchecked Sendable {
             }
         }
         steps = Interpreter.copy(
-            program.instructions.map { Step($0, tables: program.tables, tableStarts: tableStarts) })
+            program.instructions.map { instruction in
+                var instruction = instruction
+                if [.test, .testNot, .dispatch, .jump, .check].contains(instruction.opcode) {
+                    instruction.target = exiting(instruction.target)
+                }
+                return Step(instruction, tables: tables, tableStarts: tableStarts)
+            })
+        self.exit = exit
         entry = program.instructions.prefix { $0.opcode == .shift }.count
         registerCount = program.registerCount
         hashedSlots = Interpreter.copy(hashed)
@@ -100,52 +119,57 @@ public final class Interpreter: @unchecked Sendable {
         taps: UnsafeMutableBufferPointer<Int32>
     ) -> Outcome {
         let steps = UnsafeBufferPointer(self.steps)
+        // An empty packet may have no address; no load is then readable, so the stand-in address
+        // is never read.
         let length = packet.count
+        let bytes = packet.baseAddress ?? UnsafeRawPointer(steps.baseAddress!)
         registers[0] = 0
-        for pc in 0..<entry { Interpreter.shift(steps[pc], packet, length, registers) }
+        for pc in 0..<entry { Interpreter.shift(steps.baseAddress! + pc, bytes, length, registers) }
         var delivery = Delivery(ranks: UnsafeBufferPointer(ranks), taps: taps)
         var pc = entry
-        while true {
-            let step = steps[pc]
+        let firstStep = steps.baseAddress!
+        while pc != exit {
+            // Fields are read through the pointer, where they are needed, rather than copied.
+            let step = firstStep + pc
             switch step.kind {
-            case .test1: pc = step.test(load(1, false, step, packet, length, registers), pc)
-            case .test2: pc = step.test(load(2, false, step, packet, length, registers), pc)
-            case .test4: pc = step.test(load(4, false, step, packet, length, registers), pc)
-            case .test1Proven: pc = step.test(load(1, true, step, packet, length, registers), pc)
-            case .test2Proven: pc = step.test(load(2, true, step, packet, length, registers), pc)
-            case .test4Proven: pc = step.test(load(4, true, step, packet, length, registers), pc)
-            case .testNot1: pc = step.testNot(load(1, false, step, packet, length, registers), pc)
-            case .testNot2: pc = step.testNot(load(2, false, step, packet, length, registers), pc)
-            case .testNot4: pc = step.testNot(load(4, false, step, packet, length, registers), pc)
-            case .testNot1Proven: pc = step.testNot(load(1, true, step, packet, length, registers), pc)
-            case .testNot2Proven: pc = step.testNot(load(2, true, step, packet, length, registers), pc)
-            case .testNot4Proven: pc = step.testNot(load(4, true, step, packet, length, registers), pc)
-            case .exact1: pc = exact(step, load(1, false, step, packet, length, registers), &delivery)
-            case .exact2: pc = exact(step, load(2, false, step, packet, length, registers), &delivery)
-            case .exact4: pc = exact(step, load(4, false, step, packet, length, registers), &delivery)
-            case .exact1Proven: pc = exact(step, load(1, true, step, packet, length, registers), &delivery)
-            case .exact2Proven: pc = exact(step, load(2, true, step, packet, length, registers), &delivery)
-            case .exact4Proven: pc = exact(step, load(4, true, step, packet, length, registers), &delivery)
-            case .direct1: pc = direct(step, load(1, false, step, packet, length, registers), &delivery)
-            case .direct2: pc = direct(step, load(2, false, step, packet, length, registers), &delivery)
-            case .direct4: pc = direct(step, load(4, false, step, packet, length, registers), &delivery)
-            case .direct1Proven: pc = direct(step, load(1, true, step, packet, length, registers), &delivery)
-            case .direct2Proven: pc = direct(step, load(2, true, step, packet, length, registers), &delivery)
-            case .direct4Proven: pc = direct(step, load(4, true, step, packet, length, registers), &delivery)
+            case .test1: pc = step.test(load(1, false, step, bytes, length, registers), pc)
+            case .test2: pc = step.test(load(2, false, step, bytes, length, registers), pc)
+            case .test4: pc = step.test(load(4, false, step, bytes, length, registers), pc)
+            case .test1Proven: pc = step.test(load(1, true, step, bytes, length, registers), pc)
+            case .test2Proven: pc = step.test(load(2, true, step, bytes, length, registers), pc)
+            case .test4Proven: pc = step.test(load(4, true, step, bytes, length, registers), pc)
+            case .testNot1: pc = step.testNot(load(1, false, step, bytes, length, registers), pc)
+            case .testNot2: pc = step.testNot(load(2, false, step, bytes, length, registers), pc)
+            case .testNot4: pc = step.testNot(load(4, false, step, bytes, length, registers), pc)
+            case .testNot1Proven: pc = step.testNot(load(1, true, step, bytes, length, registers), pc)
+            case .testNot2Proven: pc = step.testNot(load(2, true, step, bytes, length, registers), pc)
+            case .testNot4Proven: pc = step.testNot(load(4, true, step, bytes, length, registers), pc)
+            case .exact1: pc = exact(step, load(1, false, step, bytes, length, registers), &delivery)
+            case .exact2: pc = exact(step, load(2, false, step, bytes, length, registers), &delivery)
+            case .exact4: pc = exact(step, load(4, false, step, bytes, length, registers), &delivery)
+            case .exact1Proven: pc = exact(step, load(1, true, step, bytes, length, registers), &delivery)
+            case .exact2Proven: pc = exact(step, load(2, true, step, bytes, length, registers), &delivery)
+            case .exact4Proven: pc = exact(step, load(4, true, step, bytes, length, registers), &delivery)
+            case .direct1: pc = direct(step, load(1, false, step, bytes, length, registers), &delivery)
+            case .direct2: pc = direct(step, load(2, false, step, bytes, length, registers), &delivery)
+            case .direct4: pc = direct(step, load(4, false, step, bytes, length, registers), &delivery)
+            case .direct1Proven: pc = direct(step, load(1, true, step, bytes, length, registers), &delivery)
+            case .direct2Proven: pc = direct(step, load(2, true, step, bytes, length, registers), &delivery)
+            case .direct4Proven: pc = direct(step, load(4, true, step, bytes, length, registers), &delivery)
             case .pair1:
-                pc = Interpreter.pair(step, load(1, false, step, packet, length, registers), &delivery)
+                pc = Interpreter.pair(step, load(1, false, step, bytes, length, registers), &delivery)
             case .pair2:
-                pc = Interpreter.pair(step, load(2, false, step, packet, length, registers), &delivery)
+                pc = Interpreter.pair(step, load(2, false, step, bytes, length, registers), &delivery)
             case .pair4:
-                pc = Interpreter.pair(step, load(4, false, step, packet, length, registers), &delivery)
+                pc = Interpreter.pair(step, load(4, false, step, bytes, length, registers), &delivery)
             case .pair1Proven:
-                pc = Interpreter.pair(step, load(1, true, step, packet, length, registers), &delivery)
+                pc = Interpreter.pair(step, load(1, true, step, bytes, length, registers), &delivery)
             case .pair2Proven:
-                pc = Interpreter.pair(step, load(2, true, step, packet, length, registers), &delivery)
+                pc = Interpreter.pair(step, load(2, true, step, bytes, length, registers), &delivery)
             case .pair4Proven:
-                pc = Interpreter.pair(step, load(4, true, step, packet, length, registers), &delivery)
+                pc = Interpreter.pair(step, load(4, true, step, bytes, length, registers), &delivery)
             case .probing:
-                pc = probing(step, load(Int(step.width), false, step, packet, length, registers), &delivery)
+                pc = probing(step, load(Int(step.width), false, step, bytes, length, registers), &delivery)
             case .accept:
                 delivery.offer(step.operand, specificity: step.specificity)
                 pc += 1
@@ -155,20 +179,20 @@ public final class Interpreter: @unchecked Sendable {
                 let base = registers[Int(step.base)]
                 pc = base >= 0 && base + Int(step.operand) <= length ? pc + 1 : Int(step.target)
             case .halt:
-                return Outcome(
-                    owner: delivery.owner == Delivery.nobody ? -1 : delivery.owner,
-                    tapCount: delivery.tapCount)
+                pc = exit
             case .shift:
                 preconditionFailure("the verifier keeps shifts in the prologue")
             }
         }
+        return Outcome(
+            owner: delivery.owner == Delivery.nobody ? -1 : delivery.owner, tapCount: delivery.tapCount)
     }
 
     /// The masked big-endian load of `width` bytes at `R[base] + offset`, or nil when unreadable.
     /// `proven` loads skip the bounds check an earlier `check` made.
     @inline(__always)
     private func load(
-        _ width: Int, _ proven: Bool, _ step: Step, _ packet: UnsafeRawBufferPointer, _ length: Int,
+        _ width: Int, _ proven: Bool, _ step: StepPointer, _ packet: UnsafeRawPointer, _ length: Int,
         _ registers: UnsafeMutableBufferPointer<Int>
     ) -> UInt32? {
         let start = registers[Int(step.base)] &+ Int(step.offset)
@@ -188,7 +212,7 @@ public final class Interpreter: @unchecked Sendable {
 
     @inline(__always)
     private static func shift(
-        _ step: Step, _ packet: UnsafeRawBufferPointer, _ length: Int,
+        _ step: StepPointer, _ packet: UnsafeRawPointer, _ length: Int,
         _ registers: UnsafeMutableBufferPointer<Int>
     ) {
         let base = registers[Int(step.base)]
@@ -196,9 +220,12 @@ public final class Interpreter: @unchecked Sendable {
         let width = Int(step.width)
         var value = Interpreter.unreadableBase
         if UInt(bitPattern: start &+ width) <= UInt(length) {
-            var raw: UInt32 = 0
-            for index in 0..<width {
-                raw = raw << 8 | UInt32(packet.load(fromByteOffset: start + index, as: UInt8.self))
+            let raw: UInt32
+            switch width {
+            case 1: raw = UInt32(packet.load(fromByteOffset: start, as: UInt8.self))
+            case 2:
+                raw = UInt32(UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt16.self)))
+            default: raw = UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt32.self))
             }
             value = base + Int((raw & step.mask) << step.span)
         }
@@ -206,7 +233,7 @@ public final class Interpreter: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func exact(_ step: Step, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
+    private func exact(_ step: StepPointer, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
         guard let key else { return Int(step.target) }
         let slot = hashedSlots[
             Int(step.operand) + Int(truncatingIfNeeded: (UInt64(key) &* step.parameter) >> step.hashShift)]
@@ -214,7 +241,7 @@ public final class Interpreter: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func direct(_ step: Step, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
+    private func direct(_ step: StepPointer, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
         guard let key else { return Int(step.target) }
         let slot = key &- UInt32(truncatingIfNeeded: step.parameter)
         let found = slot < step.span ? directTargets[Int(step.operand) + Int(slot)] : DispatchTable.empty
@@ -224,7 +251,7 @@ public final class Interpreter: @unchecked Sendable {
     /// A table of one or two entries, compared in place: the branch predictor then sees the
     /// outcome, where a table load would make the next step wait for memory.
     @inline(__always)
-    private static func pair(_ step: Step, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
+    private static func pair(_ step: StepPointer, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
         guard let key else { return Int(step.target) }
         if key == step.operand { return follow(UInt32(truncatingIfNeeded: step.parameter), step, &delivery) }
         if key == step.span {
@@ -233,7 +260,7 @@ public final class Interpreter: @unchecked Sendable {
         return Int(step.target)
     }
 
-    private func probing(_ step: Step, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
+    private func probing(_ step: StepPointer, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
         guard let key else { return Int(step.target) }
         var slot = Int(truncatingIfNeeded: (UInt64(key) &* step.parameter) >> step.hashShift)
         while true {
@@ -248,7 +275,7 @@ public final class Interpreter: @unchecked Sendable {
     /// Where a dispatch goes for a table entry: into the code, or (terminal entries and misses) to
     /// the dispatch's `else`, after accepting a terminal entry's filter.
     @inline(__always)
-    private static func follow(_ found: UInt32, _ step: Step, _ delivery: inout Delivery) -> Int {
+    private static func follow(_ found: UInt32, _ step: StepPointer, _ delivery: inout Delivery) -> Int {
         if found < DispatchTable.terminalBit { return Int(found) }
         if found != DispatchTable.empty {
             delivery.offer(found & ~DispatchTable.terminalBit, specificity: step.specificity)
@@ -421,6 +448,24 @@ private struct Step {
         case .greaterOrEqual: return (value, .max - value, false)
         }
     }
+}
+
+private typealias StepPointer = UnsafePointer<Step>
+
+/// Field access straight from the decoded program, so a step is never copied out whole.
+extension UnsafePointer where Pointee == Step {
+    var kind: Step.Kind { @inline(__always) get { pointee.kind } }
+    var base: UInt8 { @inline(__always) get { pointee.base } }
+    var width: UInt8 { @inline(__always) get { pointee.width } }
+    var outside: Bool { @inline(__always) get { pointee.outside } }
+    var offset: UInt16 { @inline(__always) get { pointee.offset } }
+    var hashShift: UInt8 { @inline(__always) get { pointee.hashShift } }
+    var mask: UInt32 { @inline(__always) get { pointee.mask } }
+    var operand: UInt32 { @inline(__always) get { pointee.operand } }
+    var span: UInt32 { @inline(__always) get { pointee.span } }
+    var target: UInt32 { @inline(__always) get { pointee.target } }
+    var specificity: UInt32 { @inline(__always) get { pointee.specificity } }
+    var parameter: UInt64 { @inline(__always) get { pointee.parameter } }
 
     @inline(__always)
     func holds(_ value: UInt32) -> Bool { (value &- operand <= span) != outside }
