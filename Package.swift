@@ -64,6 +64,7 @@ let package = Package(
             name: "DPFBytecodeTests",
             dependencies: [
                 "DPFBytecode", "DPFCompiler", "DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire", "DPFCapture",
+                "DPFWorkloads",
                 "DPFTestSupport",
             ],
             exclude: ["Golden"]),

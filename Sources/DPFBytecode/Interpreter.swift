@@ -86,7 +86,8 @@ public final class Interpreter: @unchecked Sendable {
     /// `taps`, which must hold at least `filterCount` entries.
     public func run(_ packet: UnsafeRawBufferPointer, taps: UnsafeMutableBufferPointer<Int32>) -> Outcome {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
-            run(packet, registers: registers, taps: taps)
+            registers[0] = 0
+            return run(packet, registers: registers, taps: taps)
         }
     }
 
@@ -100,6 +101,7 @@ public final class Interpreter: @unchecked Sendable {
     ) -> Int {
         precondition(owners.count >= packets.count && tapEnds.count >= packets.count, "one result per packet")
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
+            registers[0] = 0
             var written = 0
             for index in packets.indices {
                 guard taps.count - written >= ranks.count else { return index }
@@ -123,7 +125,7 @@ public final class Interpreter: @unchecked Sendable {
         // is never read.
         let length = packet.count
         let bytes = packet.baseAddress ?? UnsafeRawPointer(steps.baseAddress!)
-        registers[0] = 0
+        // Register 0, the packet start, is 0 throughout; shifts only write higher registers.
         for pc in 0..<entry { Interpreter.shift(steps.baseAddress! + pc, bytes, length, registers) }
         var delivery = Delivery(ranks: UnsafeBufferPointer(ranks), taps: taps)
         var pc = entry
@@ -227,7 +229,7 @@ public final class Interpreter: @unchecked Sendable {
                 raw = UInt32(UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt16.self)))
             default: raw = UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt32.self))
             }
-            value = base + Int((raw & step.mask) << step.span)
+            value = base + Int((raw & step.mask) &<< step.span)
         }
         registers[Int(step.operand)] = value
     }

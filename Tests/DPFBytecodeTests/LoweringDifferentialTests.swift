@@ -4,6 +4,7 @@ import DPFFilter
 import DPFTestSupport
 import DPFTrie
 import DPFWire
+import DPFWorkloads
 import Testing
 
 /// The interpreter running the lowered program gives exactly the trie walker's verdict (which the
@@ -79,5 +80,54 @@ import Testing
             .udp(sourcePort: 9, destinationPort: port).bytes
             #expect(interpreter.verdict(packet, in: trie).owner == trie.id(named: "p\(port)"))
         }
+    }
+}
+
+/// The batch entry point gives every packet the verdict a single run gives, and stops where the
+/// tap buffer runs short so the caller can continue.
+@Suite struct BatchRunTests {
+    @Test func aBatchRunEqualsOneRunPerPacketAndResumesWhenTapRoomRunsOut() throws {
+        let trie = LoweringDifferentialTests.trie(try RandomFilterSets.make(seed: 61, count: 300))
+        let interpreter = Interpreter(try Verifier.verify(try Lowering.lower(trie)))
+        var generator = RandomPackets(seed: 62)
+        let packets = generator.batch(600).map(\.bytes)
+        let batch = PacketBatch(packets)
+        var owners = [Int32](repeating: -2, count: packets.count)
+        var tapEnds = [Int32](repeating: 0, count: packets.count)
+        // Room for one worst case only: every packet with a tap ends a call.
+        var taps = [Int32](repeating: 0, count: interpreter.filterCount)
+        var done = 0
+        var calls = 0
+        var found: [(owner: UInt32?, taps: [UInt32])] = []
+        while done < packets.count {
+            let ran = owners.withUnsafeMutableBufferPointer { owners in
+                tapEnds.withUnsafeMutableBufferPointer { tapEnds in
+                    taps.withUnsafeMutableBufferPointer { taps in
+                        interpreter.run(
+                            batch: UnsafeBufferPointer(rebasing: batch.views[done...]),
+                            owners: UnsafeMutableBufferPointer(rebasing: owners[done...]),
+                            tapEnds: UnsafeMutableBufferPointer(rebasing: tapEnds[done...]), taps: taps)
+                    }
+                }
+            }
+            #expect(ran > 0)
+            guard ran > 0 else { return }
+            for index in done..<(done + ran) {
+                let start = index == done ? 0 : Int(tapEnds[index - 1])
+                found.append(
+                    (
+                        owners[index] >= 0 ? UInt32(owners[index]) : nil,
+                        taps[start..<Int(tapEnds[index])].map { UInt32($0) }.sorted()
+                    ))
+            }
+            done += ran
+            calls += 1
+        }
+        #expect(calls > 1)
+        for (index, packet) in packets.enumerated() {
+            let single = interpreter.run(packet)
+            #expect(found[index].owner == single.owner && found[index].taps == single.taps, "packet \(index)")
+        }
+        #expect(found.contains { !$0.taps.isEmpty } && found.contains { $0.owner != nil })
     }
 }
