@@ -43,13 +43,28 @@ let benchmarks: @Sendable () -> Void = {
                                 done += interpreter.run(
                                     batch: UnsafeBufferPointer(rebasing: batch.views[done...]),
                                     owners: UnsafeMutableBufferPointer(rebasing: owners[done...]),
-                                    tapEnds: UnsafeMutableBufferPointer(rebasing: tapEnds[done...]), taps: taps)
+                                    tapEnds: UnsafeMutableBufferPointer(rebasing: tapEnds[done...]),
+                                    taps: taps)
                             }
                             blackHole(owners[0])
                         }
                     }
                 }
             }
+        }
+    }
+
+    // A fresh program after an update: the whole trie is lowered and verified again.
+    let large = try! PortsWorkload(filters: 10_000, packets: 1)
+    let largeTrie = DecisionTrie()
+    for app in large.apps { try! largeTrie.insert(name: "\(app.name).1", app: app.name, tree: app.tree) }
+    Benchmark(
+        "Lower and verify, 10,000 port filters",
+        configuration: .init(metrics: [.wallClock], maxIterations: 50)
+    ) {
+        benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try! Verifier.verify(try! Lowering.lower(largeTrie)))
         }
     }
 }
