@@ -102,14 +102,16 @@ public final class Interpreter: @unchecked Sendable {
         precondition(owners.count >= packets.count && tapEnds.count >= packets.count, "one result per packet")
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
             registers[0] = 0
+            let worstCase = ranks.count
             var written = 0
             for index in packets.indices {
-                guard taps.count - written >= ranks.count else { return index }
-                let room = UnsafeMutableBufferPointer(rebasing: taps[written...])
+                guard taps.count &- written >= worstCase else { return index }
+                let room = UnsafeMutableBufferPointer(
+                    start: taps.baseAddress.map { $0 + written }, count: worstCase)
                 let outcome = run(packets[index], registers: registers, taps: room)
                 owners[index] = outcome.owner
-                written += outcome.tapCount
-                tapEnds[index] = Int32(written)
+                written &+= outcome.tapCount
+                tapEnds[index] = Int32(truncatingIfNeeded: written)
             }
             return packets.count
         }
@@ -146,32 +148,64 @@ public final class Interpreter: @unchecked Sendable {
             case .testNot1Proven: pc = step.testNot(load(1, true, step, bytes, length, registers), pc)
             case .testNot2Proven: pc = step.testNot(load(2, true, step, bytes, length, registers), pc)
             case .testNot4Proven: pc = step.testNot(load(4, true, step, bytes, length, registers), pc)
-            case .exact1: pc = exact(step, load(1, false, step, bytes, length, registers), &delivery)
-            case .exact2: pc = exact(step, load(2, false, step, bytes, length, registers), &delivery)
-            case .exact4: pc = exact(step, load(4, false, step, bytes, length, registers), &delivery)
-            case .exact1Proven: pc = exact(step, load(1, true, step, bytes, length, registers), &delivery)
-            case .exact2Proven: pc = exact(step, load(2, true, step, bytes, length, registers), &delivery)
-            case .exact4Proven: pc = exact(step, load(4, true, step, bytes, length, registers), &delivery)
-            case .direct1: pc = direct(step, load(1, false, step, bytes, length, registers), &delivery)
-            case .direct2: pc = direct(step, load(2, false, step, bytes, length, registers), &delivery)
-            case .direct4: pc = direct(step, load(4, false, step, bytes, length, registers), &delivery)
-            case .direct1Proven: pc = direct(step, load(1, true, step, bytes, length, registers), &delivery)
-            case .direct2Proven: pc = direct(step, load(2, true, step, bytes, length, registers), &delivery)
-            case .direct4Proven: pc = direct(step, load(4, true, step, bytes, length, registers), &delivery)
+            case .exact1:
+                pc = Interpreter.follow(
+                    exact(step, load(1, false, step, bytes, length, registers)), step, &delivery)
+            case .exact2:
+                pc = Interpreter.follow(
+                    exact(step, load(2, false, step, bytes, length, registers)), step, &delivery)
+            case .exact4:
+                pc = Interpreter.follow(
+                    exact(step, load(4, false, step, bytes, length, registers)), step, &delivery)
+            case .exact1Proven:
+                pc = Interpreter.follow(
+                    exact(step, load(1, true, step, bytes, length, registers)), step, &delivery)
+            case .exact2Proven:
+                pc = Interpreter.follow(
+                    exact(step, load(2, true, step, bytes, length, registers)), step, &delivery)
+            case .exact4Proven:
+                pc = Interpreter.follow(
+                    exact(step, load(4, true, step, bytes, length, registers)), step, &delivery)
+            case .direct1:
+                pc = Interpreter.follow(
+                    direct(step, load(1, false, step, bytes, length, registers)), step, &delivery)
+            case .direct2:
+                pc = Interpreter.follow(
+                    direct(step, load(2, false, step, bytes, length, registers)), step, &delivery)
+            case .direct4:
+                pc = Interpreter.follow(
+                    direct(step, load(4, false, step, bytes, length, registers)), step, &delivery)
+            case .direct1Proven:
+                pc = Interpreter.follow(
+                    direct(step, load(1, true, step, bytes, length, registers)), step, &delivery)
+            case .direct2Proven:
+                pc = Interpreter.follow(
+                    direct(step, load(2, true, step, bytes, length, registers)), step, &delivery)
+            case .direct4Proven:
+                pc = Interpreter.follow(
+                    direct(step, load(4, true, step, bytes, length, registers)), step, &delivery)
             case .pair1:
-                pc = Interpreter.pair(step, load(1, false, step, bytes, length, registers), &delivery)
+                pc = Interpreter.follow(
+                    Interpreter.pair(step, load(1, false, step, bytes, length, registers)), step, &delivery)
             case .pair2:
-                pc = Interpreter.pair(step, load(2, false, step, bytes, length, registers), &delivery)
+                pc = Interpreter.follow(
+                    Interpreter.pair(step, load(2, false, step, bytes, length, registers)), step, &delivery)
             case .pair4:
-                pc = Interpreter.pair(step, load(4, false, step, bytes, length, registers), &delivery)
+                pc = Interpreter.follow(
+                    Interpreter.pair(step, load(4, false, step, bytes, length, registers)), step, &delivery)
             case .pair1Proven:
-                pc = Interpreter.pair(step, load(1, true, step, bytes, length, registers), &delivery)
+                pc = Interpreter.follow(
+                    Interpreter.pair(step, load(1, true, step, bytes, length, registers)), step, &delivery)
             case .pair2Proven:
-                pc = Interpreter.pair(step, load(2, true, step, bytes, length, registers), &delivery)
+                pc = Interpreter.follow(
+                    Interpreter.pair(step, load(2, true, step, bytes, length, registers)), step, &delivery)
             case .pair4Proven:
-                pc = Interpreter.pair(step, load(4, true, step, bytes, length, registers), &delivery)
+                pc = Interpreter.follow(
+                    Interpreter.pair(step, load(4, true, step, bytes, length, registers)), step, &delivery)
             case .probing:
-                pc = probing(step, load(Int(step.width), false, step, bytes, length, registers), &delivery)
+                pc = Interpreter.follow(
+                    probing(step, load(Int(step.width), false, step, bytes, length, registers)), step,
+                    &delivery)
             case .accept:
                 delivery.offer(step.operand, specificity: step.specificity)
                 pc += 1
@@ -234,42 +268,40 @@ public final class Interpreter: @unchecked Sendable {
         registers[Int(step.operand)] = value
     }
 
+    /// The target a collision-free table holds for `key`, or `empty` (also when unreadable).
     @inline(__always)
-    private func exact(_ step: StepPointer, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
-        guard let key else { return Int(step.target) }
-        let slot = hashedSlots[
-            Int(step.operand) + Int(truncatingIfNeeded: (UInt64(key) &* step.parameter) >> step.hashShift)]
-        return Interpreter.follow(slot.key == key ? slot.target : DispatchTable.empty, step, &delivery)
+    private func exact(_ step: StepPointer, _ key: UInt32?) -> UInt32 {
+        guard let key else { return DispatchTable.empty }
+        let home = Int(truncatingIfNeeded: (UInt64(key) &* step.parameter) >> step.hashShift)
+        let slot = hashedSlots[Int(step.operand) + home]
+        return slot.key == key ? slot.target : DispatchTable.empty
     }
 
+    /// The target a direct table holds for `key`, or `empty`.
     @inline(__always)
-    private func direct(_ step: StepPointer, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
-        guard let key else { return Int(step.target) }
+    private func direct(_ step: StepPointer, _ key: UInt32?) -> UInt32 {
+        guard let key else { return DispatchTable.empty }
         let slot = key &- UInt32(truncatingIfNeeded: step.parameter)
-        let found = slot < step.span ? directTargets[Int(step.operand) + Int(slot)] : DispatchTable.empty
-        return Interpreter.follow(found, step, &delivery)
+        return slot < step.span ? directTargets[Int(step.operand) + Int(slot)] : DispatchTable.empty
     }
 
     /// A table of one or two entries, compared in place: the branch predictor then sees the
     /// outcome, where a table load would make the next step wait for memory.
     @inline(__always)
-    private static func pair(_ step: StepPointer, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
-        guard let key else { return Int(step.target) }
-        if key == step.operand { return follow(UInt32(truncatingIfNeeded: step.parameter), step, &delivery) }
-        if key == step.span {
-            return follow(UInt32(truncatingIfNeeded: step.parameter >> 32), step, &delivery)
-        }
-        return Int(step.target)
+    private static func pair(_ step: StepPointer, _ key: UInt32?) -> UInt32 {
+        guard let key else { return DispatchTable.empty }
+        if key == step.operand { return UInt32(truncatingIfNeeded: step.parameter) }
+        if key == step.span { return UInt32(truncatingIfNeeded: step.parameter >> 32) }
+        return DispatchTable.empty
     }
 
-    private func probing(_ step: StepPointer, _ key: UInt32?, _ delivery: inout Delivery) -> Int {
-        guard let key else { return Int(step.target) }
+    /// The target a probing table holds for `key`, or `empty`.
+    private func probing(_ step: StepPointer, _ key: UInt32?) -> UInt32 {
+        guard let key else { return DispatchTable.empty }
         var slot = Int(truncatingIfNeeded: (UInt64(key) &* step.parameter) >> step.hashShift)
         while true {
             let entry = hashedSlots[Int(step.operand) + slot]
-            if entry.target == DispatchTable.empty || entry.key == key {
-                return Interpreter.follow(entry.target, step, &delivery)
-            }
+            if entry.target == DispatchTable.empty || entry.key == key { return entry.target }
             slot = (slot + 1) & Int(step.span)
         }
     }
