@@ -101,17 +101,22 @@ public final class Interpreter: @unchecked Sendable {
     ) -> Int {
         precondition(owners.count >= packets.count && tapEnds.count >= packets.count, "one result per packet")
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
+            guard !packets.isEmpty else { return 0 }
             registers[0] = 0
             let worstCase = ranks.count
             var written = 0
-            for index in packets.indices {
+            var owner = owners.baseAddress!
+            var tapEnd = tapEnds.baseAddress!
+            for (index, packet) in packets.enumerated() {
                 guard taps.count &- written >= worstCase else { return index }
                 let room = UnsafeMutableBufferPointer(
                     start: taps.baseAddress.map { $0 + written }, count: worstCase)
-                let outcome = run(packets[index], registers: registers, taps: room)
-                owners[index] = outcome.owner
+                let outcome = run(packet, registers: registers, taps: room)
+                owner.pointee = outcome.owner
+                owner += 1
                 written &+= outcome.tapCount
-                tapEnds[index] = Int32(truncatingIfNeeded: written)
+                tapEnd.pointee = Int32(truncatingIfNeeded: written)
+                tapEnd += 1
             }
             return packets.count
         }

@@ -130,4 +130,15 @@ import Testing
         }
         #expect(found.contains { !$0.taps.isEmpty } && found.contains { $0.owner != nil })
     }
+
+    @Test func anEmptyBatchRunsNothing() throws {
+        let trie = LoweringDifferentialTests.trie(try RandomFilterSets.make(seed: 63, count: 20))
+        let interpreter = Interpreter(try Verifier.verify(try Lowering.lower(trie)))
+        let ran = interpreter.run(
+            batch: UnsafeBufferPointer(start: nil, count: 0),
+            owners: UnsafeMutableBufferPointer(start: nil, count: 0),
+            tapEnds: UnsafeMutableBufferPointer(start: nil, count: 0),
+            taps: UnsafeMutableBufferPointer(start: nil, count: 0))
+        #expect(ran == 0)
+    }
 }
