@@ -1,5 +1,6 @@
 import DPFBytecode
 import DPFTestSupport
+import Glibc
 import Testing
 
 @Suite struct VerifierTests {
@@ -117,6 +118,8 @@ import Testing
     }
 
     @Test func randomAndMutatedProgramsNeverCrashTheVerifierOrTheInterpreter() throws {
+        let page = GuardedPage()
+        var taps = [Int32](repeating: 0, count: 4)
         var generator = SeededGenerator(seed: 5)
         var packets = RandomPackets(seed: 6)
         let sample = packets.batch(50)
@@ -144,8 +147,44 @@ import Testing
             guard let verified = try? Verifier.verify(program) else { continue }
             accepted += 1
             let interpreter = Interpreter(verified)
-            for packet in sample { _ = interpreter.run(packet.bytes) }
+            for packet in sample {
+                // Flush against an unreadable page on either side: a read outside the packet faults.
+                for placement in [GuardedPage.Placement.atEnd, .atStart] {
+                    page.holding(packet.bytes, placement) { bytes in
+                        taps.withUnsafeMutableBufferPointer { _ = interpreter.run(bytes, taps: $0) }
+                    }
+                }
+            }
         }
         #expect(accepted > 100)
+    }
+}
+
+/// One readable page between two unreadable ones, to put a packet right against a boundary.
+final class GuardedPage {
+    enum Placement { case atStart, atEnd }
+
+    static let size = Int(sysconf(Int32(_SC_PAGESIZE)))
+    private let mapping: UnsafeMutableRawPointer
+
+    init() {
+        let size = GuardedPage.size
+        mapping = mmap(nil, 3 * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+        precondition(mapping != MAP_FAILED, "mmap failed")
+        mprotect(mapping, size, PROT_NONE)
+        mprotect(mapping + 2 * size, size, PROT_NONE)
+    }
+
+    deinit { munmap(mapping, 3 * GuardedPage.size) }
+
+    /// Calls `body` with `bytes` copied to the start or the end of the readable page.
+    func holding(_ bytes: [UInt8], _ placement: Placement, _ body: (UnsafeRawBufferPointer) -> Void) {
+        precondition(bytes.count <= GuardedPage.size)
+        let readable = mapping + GuardedPage.size
+        let start = placement == .atStart ? readable : readable + GuardedPage.size - bytes.count
+        if !bytes.isEmpty {
+            bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        }
+        body(UnsafeRawBufferPointer(start: start, count: bytes.count))
     }
 }
