@@ -16,6 +16,8 @@ public final class Interpreter: @unchecked Sendable {
     private let directTargets: UnsafeMutableBufferPointer<UInt32>
     /// Per filter: priority in the high half, `tapBit` for taps.
     private let ranks: UnsafeMutableBufferPointer<UInt32>
+    /// Stands in for a tap buffer of no entries (a program without filters writes no taps).
+    private let noTaps = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
 
     public var filterCount: Int { ranks.count }
 
@@ -66,6 +68,7 @@ public final class Interpreter: @unchecked Sendable {
         hashedSlots.deallocate()
         directTargets.deallocate()
         ranks.deallocate()
+        noTaps.deallocate()
     }
 
     private static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
@@ -85,9 +88,10 @@ public final class Interpreter: @unchecked Sendable {
     /// Runs the program over one packet. Taps that match are written, without duplicates, to
     /// `taps`, which must hold at least `filterCount` entries.
     public func run(_ packet: UnsafeRawBufferPointer, taps: UnsafeMutableBufferPointer<Int32>) -> Outcome {
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
+        precondition(taps.count >= filterCount, "room for every tap")
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
             registers[0] = 0
-            return run(packet, registers: registers, taps: taps)
+            return run(packet, registers: registers, taps: taps.baseAddress ?? noTaps)
         }
     }
 
@@ -100,18 +104,18 @@ public final class Interpreter: @unchecked Sendable {
         tapEnds: UnsafeMutableBufferPointer<Int32>, taps: UnsafeMutableBufferPointer<Int32>
     ) -> Int {
         precondition(owners.count >= packets.count && tapEnds.count >= packets.count, "one result per packet")
+        guard !packets.isEmpty, taps.count >= filterCount else { return 0 }
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
-            guard !packets.isEmpty else { return 0 }
             registers[0] = 0
-            let worstCase = ranks.count
+            // A packet runs only while the worst case (every filter a tap) still fits.
+            let lastStart = taps.count - filterCount
+            let tapBase = taps.baseAddress ?? noTaps
             var written = 0
             var owner = owners.baseAddress!
             var tapEnd = tapEnds.baseAddress!
             for (index, packet) in packets.enumerated() {
-                guard taps.count &- written >= worstCase else { return index }
-                let room = UnsafeMutableBufferPointer(
-                    start: taps.baseAddress.map { $0 + written }, count: worstCase)
-                let outcome = run(packet, registers: registers, taps: room)
+                guard written <= lastStart else { return index }
+                let outcome = run(packet, registers: registers, taps: tapBase + written)
                 owner.pointee = outcome.owner
                 owner += 1
                 written &+= outcome.tapCount
@@ -125,18 +129,21 @@ public final class Interpreter: @unchecked Sendable {
     @inline(__always)
     private func run(
         _ packet: UnsafeRawBufferPointer, registers: UnsafeMutableBufferPointer<Int>,
-        taps: UnsafeMutableBufferPointer<Int32>
+        taps: UnsafeMutablePointer<Int32>
     ) -> Outcome {
-        let steps = UnsafeBufferPointer(self.steps)
+        let firstStep = UnsafePointer(steps.baseAddress!)
+        let exit = self.exit
         // An empty packet may have no address; no load is then readable, so the stand-in address
         // is never read.
         let length = packet.count
-        let bytes = packet.baseAddress ?? UnsafeRawPointer(steps.baseAddress!)
+        let bytes = packet.baseAddress ?? UnsafeRawPointer(firstStep)
         // Register 0, the packet start, is 0 throughout; shifts only write higher registers.
-        for pc in 0..<entry { Interpreter.shift(steps.baseAddress! + pc, bytes, length, registers) }
-        var delivery = Delivery(ranks: UnsafeBufferPointer(ranks), taps: taps)
-        var pc = entry
-        let firstStep = steps.baseAddress!
+        var pc = 0
+        while pc < entry {
+            Interpreter.shift(firstStep + pc, bytes, length, registers)
+            pc &+= 1
+        }
+        var delivery = Delivery(ranks: ranks.baseAddress!, taps: taps)
         while pc != exit {
             // Fields are read through the pointer, where they are needed, rather than copied.
             let step = firstStep + pc
@@ -325,7 +332,7 @@ public final class Interpreter: @unchecked Sendable {
     /// Convenience for tests and tools: runs over a byte array and returns the owner's filter and
     /// the taps' filters, sorted (allocates).
     public func run(_ bytes: [UInt8]) -> (owner: UInt32?, taps: [UInt32]) {
-        var hits = [Int32](repeating: 0, count: max(1, ranks.count))
+        var hits = [Int32](repeating: 0, count: max(1, filterCount))
         let outcome = bytes.withUnsafeBytes { packet in
             hits.withUnsafeMutableBufferPointer { run(packet, taps: $0) }
         }
@@ -339,15 +346,15 @@ public final class Interpreter: @unchecked Sendable {
 private struct Delivery {
     static let nobody = Int32.max
 
-    let ranks: UnsafeBufferPointer<UInt32>
-    let taps: UnsafeMutableBufferPointer<Int32>
+    let ranks: UnsafeMutablePointer<UInt32>
+    let taps: UnsafeMutablePointer<Int32>
     /// `nobody` until a candidate is offered; with `ownerKey` 0 any candidate then beats it.
     var owner: Int32 = Delivery.nobody
     /// Priority in the high half, specificity in the low half.
     var ownerKey: UInt64 = 0
     var tapCount = 0
 
-    init(ranks: UnsafeBufferPointer<UInt32>, taps: UnsafeMutableBufferPointer<Int32>) {
+    init(ranks: UnsafeMutablePointer<UInt32>, taps: UnsafeMutablePointer<Int32>) {
         self.ranks = ranks
         self.taps = taps
     }
@@ -357,7 +364,7 @@ private struct Delivery {
         let rank = ranks[Int(filter)]
         let candidate = Int32(bitPattern: filter)
         if rank & Interpreter.tapBit != 0 {
-            if !taps[0..<tapCount].contains(candidate) {
+            if !UnsafeBufferPointer(start: taps, count: tapCount).contains(candidate) {
                 taps[tapCount] = candidate
                 tapCount += 1
             }

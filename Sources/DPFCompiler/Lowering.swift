@@ -131,11 +131,14 @@ public enum Lowering {
             }
             for group in view.groups {
                 if group.equalities.count == 1 {
-                    var test = try load(.test, group.key)
-                    test.value = group.equalities[0].value
-                    try emitGuarded(test, child: group.equalities[0].child, proven: proven)
+                    let (value, child) = group.equalities[0]
+                    if let (load, equalities) = try coalesced(group.key, value, child) {
+                        try emitEqualities(load, equalities, proven: proven)
+                    } else {
+                        try emitEqualities(try load(.test, group.key), group.equalities, proven: proven)
+                    }
                 } else if group.equalities.count >= 2 {
-                    try emitDispatch(group, proven: proven)
+                    try emitEqualities(try load(.dispatch, group.key), group.equalities, proven: proven)
                 }
                 for (literal, child) in group.others {
                     var test = try load(literal.isNegated ? .testNot : .test, group.key)
@@ -208,16 +211,65 @@ public enum Lowering {
             for check in checks { instructions[check].target = here }
         }
 
-        mutating func emitDispatch(_ group: TrieNodeView.Group, proven: Proven) throws(LoweringError) {
+        /// One test for a single equality edge, a dispatch for several.
+        mutating func emitEqualities(
+            _ load: Instruction, _ equalities: [(value: UInt32, child: Int32)], proven: Proven
+        ) throws(LoweringError) {
+            if equalities.count == 1 {
+                var test = load
+                test.opcode = .test
+                test.value = equalities[0].value
+                try emitGuarded(test, child: equalities[0].child, proven: proven)
+            } else {
+                var dispatch = load
+                dispatch.opcode = .dispatch
+                try emitDispatch(dispatch, equalities, proven: proven)
+            }
+        }
+
+        /// DPF's atom coalescing: an equality whose child does nothing but compare one nearby field
+        /// of the same header base (IPv4's fragment offset, then its protocol) becomes one wider
+        /// load compared against both values at once. Both loads were needed to reach anything
+        /// below, and the wider one ends where the further field ends, so a short packet fails it
+        /// exactly when it failed one of the two.
+        func coalesced(_ key: TestKey, _ value: UInt32, _ child: Int32) throws(LoweringError)
+            -> (Instruction, [(value: UInt32, child: Int32)])?
+        {
+            let view = trie.view(of: child)
+            guard view.accepts.isEmpty, view.groups.count == 1, view.groups[0].others.isEmpty,
+                !view.groups[0].equalities.isEmpty, view.groups[0].key.base == key.base
+            else { return nil }
+            let next = view.groups[0].key
+            let end = max(key.offset + key.width, next.offset + next.width)
+            let span = end - min(key.offset, next.offset)
+            guard span <= 4, let width = [1, 2, 4].first(where: { $0 >= span }), end - width >= 0 else {
+                return nil
+            }
+            let shift = 8 * (end - key.offset - key.width)
+            let nextShift = 8 * (end - next.offset - next.width)
+            let mask = key.mask << shift
+            let nextMask = next.mask << nextShift
+            guard mask & nextMask == 0 else { return nil }
+            var wide = key
+            (wide.offset, wide.width, wide.mask) = (end - width, width, mask | nextMask)
+            let equalities = view.groups[0].equalities.map {
+                (value << shift | $0.value << nextShift, $0.child)
+            }
+            return (try load(.dispatch, wide), equalities)
+        }
+
+        mutating func emitDispatch(
+            _ load: Instruction, _ equalities: [(value: UInt32, child: Int32)], proven: Proven
+        ) throws(LoweringError) {
             let at = instructions.count
-            var dispatch = marked(try load(.dispatch, group.key), proven)
+            var dispatch = marked(load, proven)
             dispatch.value = UInt32(tables.count)
             tables.append(DispatchTable.build([]))  // placeholder, replaced below
             instructions.append(dispatch)
             var entries: [(key: UInt32, target: UInt32)] = []
             var exits: [Int] = []
             var terminalSpecificity: UInt32?
-            for (value, child) in group.equalities {
+            for (value, child) in equalities {
                 let leaf = trie.view(of: child)
                 // A leaf that only accepts lives in the table entry itself, when its specificity is
                 // the one this dispatch carries (the first such leaf's; siblings share their path, so

@@ -59,6 +59,31 @@ import Testing
         #expect(program.registerCount == 2)
     }
 
+    /// The fragment-offset test and the protocol dispatch under IPv4 coalesce into one 32-bit
+    /// load; on every truncation of a TCP and a UDP packet the program still agrees with the trie.
+    @Test func fragmentAndProtocolCoalesceWithoutChangingTruncatedVerdicts() throws {
+        let trie = DecisionTrie()
+        try trie.insert(name: "web", app: "web", tree: RandomFilterSets.tree("tcp.dport == 80"))
+        try trie.insert(name: "dns", app: "dns", tree: RandomFilterSets.tree("udp.dport == 53"))
+        let program = try Lowering.lower(trie)
+        let wide = program.instructions.filter { $0.opcode == .dispatch && $0.width == 4 && $0.offset == 20 }
+        #expect(wide.map(\.mask) == [0x1FFF_00FF])
+        #expect(!program.instructions.contains { $0.width == 2 && $0.offset == 20 })
+        let interpreter = Interpreter(try Verifier.verify(program))
+        let ip = PacketBuilder.ethernet().ipv4(src: IPv4Address(10, 0, 0, 1), dst: IPv4Address(10, 0, 0, 2))
+        for packet in [
+            ip.tcp(sourcePort: 1, destinationPort: 80).bytes,
+            ip.udp(sourcePort: 1, destinationPort: 53).bytes,
+        ] {
+            for length in 0...packet.count {
+                let cut = Array(packet.prefix(length))
+                #expect(
+                    interpreter.verdict(cut, in: trie) == trie.verdict(for: Packet(bytes: cut)),
+                    "length \(length)")
+            }
+        }
+    }
+
     @Test func sparsePortFiltersShareOneHashedTable() throws {
         let trie = DecisionTrie()
         var generator = SeededGenerator(seed: 12)
