@@ -16,6 +16,9 @@ public struct LoweringError: Error, Sendable, Equatable, CustomStringConvertible
 /// edge that skips its child block when it fails. A packet may take several edges at one node, and
 /// the code visits every one of them in order, exactly like the trie walker. Header bases that
 /// depend on the packet (DPF's shifts) are computed once, in a prologue, into base registers.
+/// Filters are numbered in install order; leaves that only accept become terminal table entries;
+/// an equality followed only by a nearby field's comparison coalesces into one wider load. Jump
+/// threading and table sharing tidy the result.
 public enum Lowering {
     public static func lower(_ trie: DecisionTrie) throws(LoweringError) -> Program {
         var lowering = try State(trie: trie)
