@@ -49,7 +49,7 @@ struct CompileCommand: ParsableCommand {
         let console = Console.current
         if let output {
             let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
-            let program = try FilterLoader.compile(try FilterLoader.buildTrie(set))
+            let program = try FilterLoader.compile(try FilterLoader.buildTrie(set)).program
             let bytes = ProgramFile.encode(program)
             guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
                 throw CommandFailure(.badInput, "cannot write \(output)")
@@ -87,7 +87,7 @@ struct CompileCommand: ParsableCommand {
                 json ? JSONOutput.statistics(statistics).serialized() : JSONOutput.statisticsText(statistics))
         case .bytecode?:
             let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
-            let program = try FilterLoader.compile(try FilterLoader.buildTrie(set))
+            let program = try FilterLoader.compile(try FilterLoader.buildTrie(set)).program
             let text = Disassembler.disassemble(program)
             console.out(
                 json ? JSONValue.object([("bytecode", .string(text))]).serialized() : text,

@@ -1,15 +1,18 @@
 import ArgumentParser
+import DPFBytecode
 import DPFFilter
 import DPFTrie
 import DPFWire
 import Foundation
 
-/// `dpf demo [FILE.dpf...]`: compiles the example filters and runs a built-in packet set through
-/// every filter with the reference evaluator, showing which filters accept which packets.
+/// `dpf demo [FILE.dpf...]`: compiles the example filters into one verified program and runs a
+/// built-in packet set through it, showing each packet's owner and taps, checked against the trie
+/// walker and the reference evaluator.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Compile filters (default: filters/*.dpf) into one trie and demultiplex built-in packets."
+        abstract:
+            "Compile filters (default: filters/*.dpf) into one program and demultiplex built-in packets."
     )
 
     @Argument(help: "Filter files; default: every .dpf file in ./filters.")
@@ -23,16 +26,18 @@ struct DemoCommand: ParsableCommand {
         let set = try FilterLoader.analyze(paths, linkType: .ethernet)
         let trie = try FilterLoader.buildTrie(set)
         let samples = DemoTraffic.samples
-        let verdicts = samples.map { trie.verdict(for: $0.packet) }
-        // The walker is checked against the delivery rule applied to the reference evaluator.
-        let disagreements = zip(trie.referenceVerdicts(for: samples.map(\.packet)), verdicts).filter {
-            $0 != $1
-        }
-        .count
-        guard disagreements == 0 else {
-            throw CommandFailure(
-                .badInput,
-                "the trie walker disagrees with the reference evaluator on \(disagreements) packets")
+        let verdicts = try DemoCommand.bytecodeVerdicts(trie, samples.map(\.packet))
+        // The interpreter and the walker are both checked against the delivery rule applied to the
+        // reference evaluator.
+        let expected = trie.referenceVerdicts(for: samples.map(\.packet))
+        let walked = samples.map { trie.verdict(for: $0.packet) }
+        for (engine, found) in [("bytecode interpreter", verdicts), ("trie walker", walked)] {
+            let disagreements = zip(expected, found).filter { $0 != $1 }.count
+            guard disagreements == 0 else {
+                throw CommandFailure(
+                    .badInput,
+                    "the \(engine) disagrees with the reference evaluator on \(disagreements) packets")
+            }
         }
         let name = { (id: FilterID) in trie.filter(id)!.name }
         let unmatched = verdicts.filter { $0.owner == nil }.count
@@ -44,7 +49,7 @@ struct DemoCommand: ParsableCommand {
         console.out(
             "Compiled \(set.apps.count) apps, \(set.filterCount) filters from \(paths.count) files into one trie (link type ethernet)."
         )
-        console.out("Demultiplexing \(samples.count) built-in packets with the trie walker:\n")
+        console.out("Demultiplexing \(samples.count) built-in packets with the bytecode interpreter:\n")
         for (index, sample) in samples.enumerated() {
             let verdict = verdicts[index]
             var delivery = verdict.owner.map(name) ?? "unmatched"
@@ -63,7 +68,23 @@ struct DemoCommand: ParsableCommand {
                     + (app.isTap ? "\(copies) copies" : "\(owned)"))
         }
         console.out("  " + pad("(unmatched)", 26) + "\(unmatched)")
-        console.out("\nThe trie walker agreed with the reference evaluator on all \(samples.count) packets.")
+        console.out(
+            "\nThe bytecode interpreter and the trie walker agreed with the reference evaluator on all \(samples.count) packets."
+        )
+    }
+
+    /// Each packet's owner and taps from the compiled, verified program, as trie filter ids.
+    static func bytecodeVerdicts(_ trie: DecisionTrie, _ packets: [Packet]) throws(CommandFailure)
+        -> [Verdict]
+    {
+        let interpreter = Interpreter(try FilterLoader.compile(trie))
+        let program = interpreter.verified.program
+        let ids = program.filters.map { trie.id(named: $0.name)! }
+        return packets.map { packet in
+            let ran = interpreter.run(packet.bytes)
+            return Verdict(
+                owner: ran.owner.map { ids[Int($0)] }, taps: ran.taps.map { ids[Int($0)] }.sorted())
+        }
     }
 
     private func deliveries(_ set: FilterSet, trie: DecisionTrie, verdicts: [Verdict]) -> [(

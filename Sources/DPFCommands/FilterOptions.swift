@@ -92,10 +92,9 @@ enum FilterLoader {
     }
 
     /// Lowers the trie to bytecode and verifies it.
-    static func compile(_ trie: DecisionTrie) throws(CommandFailure) -> Program {
+    static func compile(_ trie: DecisionTrie) throws(CommandFailure) -> VerifiedProgram {
         do {
-            let program = try Lowering.lower(trie)
-            return try Verifier.verify(program).program
+            return try Verifier.verify(try Lowering.lower(trie))
         } catch let error as LoweringError {
             throw CommandFailure(.badInput, "cannot lower the filters to bytecode: \(error.message)")
         } catch {

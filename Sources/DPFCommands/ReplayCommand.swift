@@ -128,7 +128,7 @@ struct ReplayCommand: ParsableCommand {
         let trie = try FilterLoader.buildTrie(set)
         switch engine ?? .bytecode {
         case .bytecode:
-            return bytecode(Interpreter(try Verifier.verify(try FilterLoader.compile(trie))))
+            return bytecode(Interpreter(try FilterLoader.compile(trie)))
         case .trie:
             return trieDemultiplexer(trie) { trie.verdict(for: $0) }
         case .reference:
