@@ -10,33 +10,16 @@ let package = Package(
         .package(name: "DPF", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
-    targets: [
+    // One executable per suite, each in Benchmarks/<name>.
+    targets: ["Bytecode", "Trie", "FrontEnd"].map { suite in
         .executableTarget(
-            name: "Bytecode",
+            name: suite,
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "DPFCore", package: "DPF"),
             ],
-            path: "Benchmarks/Bytecode",
+            path: "Benchmarks/\(suite)",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "Trie",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "DPFCore", package: "DPF"),
-            ],
-            path: "Benchmarks/Trie",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "FrontEnd",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "DPFCore", package: "DPF"),
-            ],
-            path: "Benchmarks/FrontEnd",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-    ]
+        )
+    }
 )

@@ -46,18 +46,6 @@ public struct Instruction: Sendable, Hashable {
         case greater = 4
         case greaterOrEqual = 5
 
-        @inline(__always)
-        public func holds(_ lhs: UInt32, _ rhs: UInt32) -> Bool {
-            switch self {
-            case .equal: return lhs == rhs
-            case .notEqual: return lhs != rhs
-            case .less: return lhs < rhs
-            case .lessOrEqual: return lhs <= rhs
-            case .greater: return lhs > rhs
-            case .greaterOrEqual: return lhs >= rhs
-            }
-        }
-
         public var symbol: String { ["==", "!=", "<", "<=", ">", ">="][Int(rawValue)] }
     }
 
