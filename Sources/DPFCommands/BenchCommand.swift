@@ -259,34 +259,3 @@ struct BenchRunners {
         }
     }
 }
-
-/// Result buffers for the interpreter's batch entry point, allocated once, outside the timing.
-final class BatchResults {
-    private var owners: [Int32]
-    private var tapEnds: [Int32]
-    private var taps: [Int32]
-
-    init(packets: Int, filters: Int) {
-        owners = Array(repeating: 0, count: packets)
-        tapEnds = Array(repeating: 0, count: packets)
-        taps = Array(repeating: 0, count: max(1, filters))
-    }
-
-    /// Runs the whole batch (in as many calls as tap room demands) and sums the owners.
-    func sumOfOwners(_ interpreter: Interpreter, _ batch: PacketBatch) -> Int {
-        owners.withUnsafeMutableBufferPointer { owners in
-            tapEnds.withUnsafeMutableBufferPointer { tapEnds in
-                taps.withUnsafeMutableBufferPointer { taps in
-                    var done = 0
-                    while done < batch.count {
-                        done += interpreter.run(
-                            batch: UnsafeBufferPointer(rebasing: batch.views[done...]),
-                            owners: UnsafeMutableBufferPointer(rebasing: owners[done...]),
-                            tapEnds: UnsafeMutableBufferPointer(rebasing: tapEnds[done...]), taps: taps)
-                    }
-                    return owners.reduce(0) { $0 &+ Int($1) }
-                }
-            }
-        }
-    }
-}

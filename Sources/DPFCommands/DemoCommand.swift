@@ -1,5 +1,6 @@
 import ArgumentParser
 import DPFBytecode
+import DPFCompiler
 import DPFFilter
 import DPFTrie
 import DPFWire
@@ -77,14 +78,8 @@ struct DemoCommand: ParsableCommand {
     static func bytecodeVerdicts(_ trie: DecisionTrie, _ packets: [Packet]) throws(CommandFailure)
         -> [Verdict]
     {
-        let interpreter = Interpreter(try FilterLoader.compile(trie))
-        let program = interpreter.verified.program
-        let ids = program.filters.map { trie.id(named: $0.name)! }
-        return packets.map { packet in
-            let ran = interpreter.run(packet.bytes)
-            return Verdict(
-                owner: ran.owner.map { ids[Int($0)] }, taps: ran.taps.map { ids[Int($0)] }.sorted())
-        }
+        let verdicts = ProgramVerdicts(Interpreter(try FilterLoader.compile(trie)), of: trie)
+        return packets.map { verdicts.verdict($0.bytes) }
     }
 
     private func deliveries(_ set: FilterSet, trie: DecisionTrie, verdicts: [Verdict]) -> [(

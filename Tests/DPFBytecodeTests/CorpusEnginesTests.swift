@@ -30,6 +30,7 @@ import Testing
             }
         }
         let interpreter = Interpreter(try Verifier.verify(try Lowering.lower(trie)))
+        let verdicts = ProgramVerdicts(interpreter, of: trie)
         let reference = ReferenceDelivery(trie)
         var packets = 0
         var owners = Set<FilterID>()
@@ -43,7 +44,7 @@ import Testing
                 packets += 1
                 let expected = reference.verdict(for: packet)
                 let walked = trie.verdict(for: packet)
-                let ran = interpreter.verdict(packet.bytes, in: trie)
+                let ran = verdicts.verdict(packet.bytes)
                 if let owner = expected.owner { owners.insert(owner) }
                 let agree = walked == expected && ran == expected
                 if !agree {

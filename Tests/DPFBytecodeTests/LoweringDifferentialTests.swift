@@ -28,11 +28,12 @@ import Testing
     func interpreterAgreesWithTheTrieWalker(seed: UInt64, count: Int) throws {
         let trie = LoweringDifferentialTests.trie(try RandomFilterSets.make(seed: seed, count: count))
         let interpreter = Interpreter(try Verifier.verify(try Lowering.lower(trie)))
+        let verdicts = ProgramVerdicts(interpreter, of: trie)
         var packets = RandomPackets(seed: seed &+ 7)
         var owned = 0
         for packet in packets.batch(1500) {
             let walked = trie.verdict(for: packet)
-            let ran = interpreter.verdict(packet.bytes, in: trie)
+            let ran = verdicts.verdict(packet.bytes)
             #expect(ran == walked, "\(walked) vs \(ran)")
             if ran != walked { return }
             if ran.owner != nil { owned += 1 }
@@ -70,6 +71,7 @@ import Testing
         #expect(wide.map(\.mask) == [0x1FFF_00FF])
         #expect(!program.instructions.contains { $0.width == 2 && $0.offset == 20 })
         let interpreter = Interpreter(try Verifier.verify(program))
+        let verdicts = ProgramVerdicts(interpreter, of: trie)
         let ip = PacketBuilder.ethernet().ipv4(src: IPv4Address(10, 0, 0, 1), dst: IPv4Address(10, 0, 0, 2))
         for packet in [
             ip.tcp(sourcePort: 1, destinationPort: 80).bytes,
@@ -78,7 +80,7 @@ import Testing
             for length in 0...packet.count {
                 let cut = Array(packet.prefix(length))
                 #expect(
-                    interpreter.verdict(cut, in: trie) == trie.verdict(for: Packet(bytes: cut)),
+                    verdicts.verdict(cut) == trie.verdict(for: Packet(bytes: cut)),
                     "length \(length)")
             }
         }
@@ -95,6 +97,7 @@ import Testing
         }
         let program = try Lowering.lower(trie)
         let interpreter = Interpreter(try Verifier.verify(program))
+        let verdicts = ProgramVerdicts(interpreter, of: trie)
         let portTables = program.tables.filter { $0.entries.count == 500 }
         #expect(portTables.count == 1)
         #expect(portTables.first?.isHashed == true)
@@ -103,7 +106,7 @@ import Testing
                 src: IPv4Address(10, 0, 0, 1), dst: IPv4Address(10, 0, 0, 2)
             )
             .udp(sourcePort: 9, destinationPort: port).bytes
-            #expect(interpreter.verdict(packet, in: trie).owner == trie.id(named: "p\(port)"))
+            #expect(verdicts.verdict(packet).owner == trie.id(named: "p\(port)"))
         }
     }
 }

@@ -30,26 +30,10 @@ let benchmarks: @Sendable () -> Void = {
         )
         // Result buffers are allocated once; the batch entry point writes into them.
         let batch = PacketBatch(workload.packets)
-        var owners = [Int32](repeating: 0, count: batch.count)
-        var tapEnds = [Int32](repeating: 0, count: batch.count)
-        var taps = [Int32](repeating: 0, count: max(1, compiled.filters.count))
+        let results = BatchResults(packets: batch.count, filters: compiled.filters.count)
         Benchmark("Interpreter, 1,000 packets, \(count) port filters") { benchmark in
             for _ in benchmark.scaledIterations {
-                owners.withUnsafeMutableBufferPointer { owners in
-                    tapEnds.withUnsafeMutableBufferPointer { tapEnds in
-                        taps.withUnsafeMutableBufferPointer { taps in
-                            var done = 0
-                            while done < batch.count {
-                                done += interpreter.run(
-                                    batch: UnsafeBufferPointer(rebasing: batch.views[done...]),
-                                    owners: UnsafeMutableBufferPointer(rebasing: owners[done...]),
-                                    tapEnds: UnsafeMutableBufferPointer(rebasing: tapEnds[done...]),
-                                    taps: taps)
-                            }
-                            blackHole(owners[0])
-                        }
-                    }
-                }
+                blackHole(results.sumOfOwners(interpreter, batch))
             }
         }
     }
