@@ -38,6 +38,22 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The interpreter's fixed cost per packet: a program that only halts, and one that also
+    // computes the IPv4 header-length base register in its prologue.
+    let shell = PacketBatch(try! PortsWorkload(filters: 1, packets: 1_000).packets)
+    for (name, code) in [
+        ("halt", "0000  halt"), ("shift, halt", "0000  shift    r1 = r0 + 4*(u8[14] & 0xf)\n0001  halt"),
+    ] {
+        let program = try! Assembler.assemble("program registers 2 link 1\n" + code)
+        let interpreter = Interpreter(try! Verifier.verify(program))
+        let results = BatchResults(packets: shell.count, filters: 0)
+        Benchmark("Interpreter, 1,000 packets, program: \(name)") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(results.sumOfOwners(interpreter, shell))
+            }
+        }
+    }
+
     // A fresh program after an update: the whole trie is lowered and verified again.
     let large = try! PortsWorkload(filters: 10_000, packets: 1)
     let largeTrie = DecisionTrie()
