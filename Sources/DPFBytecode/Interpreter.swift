@@ -1,83 +1,22 @@
-/// Runs verified programs. At creation it decodes the program once into steps specialised by
-/// load width, bounds-proof and table layout, with every relation turned into one unsigned range
-/// compare; per packet it keeps its state in locals, allocates nothing and takes no references
-/// (everything lives in memory the interpreter owns). Immutable, so threads may share it.
+/// Runs verified programs. At creation it decodes the program once into 32-byte steps specialised
+/// by load width, bounds-proof and table layout, with every relation turned into one unsigned
+/// range compare and every jump target turned into the byte offset of its step. Per packet it
+/// keeps its state in locals, allocates nothing and takes no references (everything lives in
+/// memory the interpreter owns). Immutable, so threads may share it.
 public final class Interpreter: @unchecked Sendable {
     public let verified: VerifiedProgram
-    private let steps: UnsafeMutableBufferPointer<Step>
-    /// Instructions before this index are the prologue's shifts, run before the step loop.
-    private let entry: Int
-    /// The final halt: reaching it ends the step loop.
-    private let exit: Int
+    private let code: Code
     private let registerCount: Int
-    /// Every hashed table's slots, keys next to targets, in one buffer.
-    private let hashedSlots: UnsafeMutableBufferPointer<HashedSlot>
-    /// Every direct table's targets in one buffer.
-    private let directTargets: UnsafeMutableBufferPointer<UInt32>
-    /// Per filter: priority in the high half, `tapBit` for taps.
-    private let ranks: UnsafeMutableBufferPointer<UInt32>
-    /// Stands in for a tap buffer of no entries (a program without filters writes no taps).
-    private let noTaps = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
 
-    public var filterCount: Int { ranks.count }
+    public var filterCount: Int { code.filterCount }
 
     public init(_ verified: VerifiedProgram) {
         self.verified = verified
-        let program = verified.program
-        var hashed: [HashedSlot] = []
-        var direct: [UInt32] = []
-        var tableStarts: [Int] = []
-        // Every jump to a halt goes to the final one, where the step loop ends without a dispatch.
-        let exit = program.instructions.count - 1
-        let halts = Set(program.instructions.indices.filter { program.instructions[$0].opcode == .halt })
-        func exiting(_ target: UInt32) -> UInt32 { halts.contains(Int(target)) ? UInt32(exit) : target }
-        var tables = program.tables
-        for index in tables.indices {
-            tables[index].targets = tables[index].targets.map {
-                DispatchTable.isTerminal($0) || $0 == DispatchTable.empty ? $0 : exiting($0)
-            }
-        }
-        for table in tables {
-            if table.isHashed {
-                tableStarts.append(hashed.count)
-                hashed += zip(table.keys, table.targets).map { HashedSlot(key: $0, target: $1) }
-            } else {
-                tableStarts.append(direct.count)
-                direct += table.targets
-            }
-        }
-        steps = Interpreter.copy(
-            program.instructions.map { instruction in
-                var instruction = instruction
-                if [.test, .testNot, .dispatch, .jump, .check].contains(instruction.opcode) {
-                    instruction.target = exiting(instruction.target)
-                }
-                return Step(instruction, tables: tables, tableStarts: tableStarts)
-            })
-        self.exit = exit
-        entry = program.instructions.prefix { $0.opcode == .shift }.count
-        registerCount = program.registerCount
-        hashedSlots = Interpreter.copy(hashed)
-        directTargets = Interpreter.copy(direct)
-        ranks = Interpreter.copy(
-            program.filters.map { UInt32($0.priority) << 16 | ($0.isTap ? Interpreter.tapBit : 0) })
+        code = Code(verified.program)
+        registerCount = verified.program.registerCount
     }
 
-    deinit {
-        steps.deallocate()
-        hashedSlots.deallocate()
-        directTargets.deallocate()
-        ranks.deallocate()
-        noTaps.deallocate()
-    }
-
-    private static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
-        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
-        _ = buffer.initialize(from: array)
-        return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])
-    }
-
-    static let tapBit: UInt32 = 1
+    deinit { code.deallocate() }
 
     /// The outcome for one packet: the owning filter (or -1), and how many tap hits were written.
     public struct Outcome: Sendable, Equatable {
@@ -89,9 +28,10 @@ public final class Interpreter: @unchecked Sendable {
     /// `taps`, which must hold at least `filterCount` entries.
     public func run(_ packet: UnsafeRawBufferPointer, taps: UnsafeMutableBufferPointer<Int32>) -> Outcome {
         precondition(taps.count >= filterCount, "room for every tap")
+        let code = self.code
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
             registers[0] = 0
-            return run(packet, registers: registers, taps: taps.baseAddress ?? noTaps)
+            return Interpreter.run(code, packet, registers.baseAddress!, taps.baseAddress ?? code.noTaps)
         }
     }
 
@@ -105,17 +45,20 @@ public final class Interpreter: @unchecked Sendable {
     ) -> Int {
         precondition(owners.count >= packets.count && tapEnds.count >= packets.count, "one result per packet")
         guard !packets.isEmpty, taps.count >= filterCount else { return 0 }
+        // Read once: the packet loop then reloads nothing from the object.
+        let code = self.code
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: registerCount) { registers in
             registers[0] = 0
+            let registers = registers.baseAddress!
             // A packet runs only while the worst case (every filter a tap) still fits.
-            let lastStart = taps.count - filterCount
-            let tapBase = taps.baseAddress ?? noTaps
+            let lastStart = taps.count - code.filterCount
+            let tapBase = taps.baseAddress ?? code.noTaps
             var written = 0
             var owner = owners.baseAddress!
             var tapEnd = tapEnds.baseAddress!
             for (index, packet) in packets.enumerated() {
                 guard written <= lastStart else { return index }
-                let outcome = run(packet, registers: registers, taps: tapBase + written)
+                let outcome = Interpreter.run(code, packet, registers, tapBase + written)
                 owner.pointee = outcome.owner
                 owner += 1
                 written &+= outcome.tapCount
@@ -127,174 +70,226 @@ public final class Interpreter: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func run(
-        _ packet: UnsafeRawBufferPointer, registers: UnsafeMutableBufferPointer<Int>,
-        taps: UnsafeMutablePointer<Int32>
+    private static func run(
+        _ code: Code, _ packet: UnsafeRawBufferPointer, _ registers: UnsafeMutablePointer<Int>,
+        _ taps: UnsafeMutablePointer<Int32>
     ) -> Outcome {
-        let firstStep = UnsafePointer(steps.baseAddress!)
-        let exit = self.exit
+        let steps = code.steps
         // An empty packet may have no address; no load is then readable, so the stand-in address
         // is never read.
         let length = packet.count
-        let bytes = packet.baseAddress ?? UnsafeRawPointer(firstStep)
+        let bytes = packet.baseAddress ?? steps
         // Register 0, the packet start, is 0 throughout; shifts only write higher registers.
         var pc = 0
-        while pc < entry {
-            Interpreter.shift(firstStep + pc, bytes, length, registers)
-            pc &+= 1
-        }
-        var delivery = Delivery(ranks: ranks.baseAddress!, taps: taps)
-        while pc != exit {
+        var delivery = Delivery(ranks: code.ranks, taps: taps)
+        steps: while true {
             // Fields are read through the pointer, where they are needed, rather than copied.
-            let step = firstStep + pc
+            let step = (steps + pc).assumingMemoryBound(to: Step.self)
             switch step.kind {
-            case .test1: pc = step.test(load(1, false, step, bytes, length, registers), pc)
-            case .test2: pc = step.test(load(2, false, step, bytes, length, registers), pc)
-            case .test4: pc = step.test(load(4, false, step, bytes, length, registers), pc)
-            case .test1Proven: pc = step.test(load(1, true, step, bytes, length, registers), pc)
-            case .test2Proven: pc = step.test(load(2, true, step, bytes, length, registers), pc)
-            case .test4Proven: pc = step.test(load(4, true, step, bytes, length, registers), pc)
-            case .testNot1: pc = step.testNot(load(1, false, step, bytes, length, registers), pc)
-            case .testNot2: pc = step.testNot(load(2, false, step, bytes, length, registers), pc)
-            case .testNot4: pc = step.testNot(load(4, false, step, bytes, length, registers), pc)
-            case .testNot1Proven: pc = step.testNot(load(1, true, step, bytes, length, registers), pc)
-            case .testNot2Proven: pc = step.testNot(load(2, true, step, bytes, length, registers), pc)
-            case .testNot4Proven: pc = step.testNot(load(4, true, step, bytes, length, registers), pc)
+            case .shift1: pc = shift(1, step, bytes, length, registers, pc)
+            case .shift2: pc = shift(2, step, bytes, length, registers, pc)
+            case .shift4: pc = shift(4, step, bytes, length, registers, pc)
+            case .test1: pc = step.test(load(1, .checked, step, bytes, length, registers), pc)
+            case .test2: pc = step.test(load(2, .checked, step, bytes, length, registers), pc)
+            case .test4: pc = step.test(load(4, .checked, step, bytes, length, registers), pc)
+            case .test1Proven: pc = step.test(load(1, .proven, step, bytes, length, registers), pc)
+            case .test2Proven: pc = step.test(load(2, .proven, step, bytes, length, registers), pc)
+            case .test4Proven: pc = step.test(load(4, .proven, step, bytes, length, registers), pc)
+            case .test1Absolute: pc = step.test(load(1, .absolute, step, bytes, length, registers), pc)
+            case .test2Absolute: pc = step.test(load(2, .absolute, step, bytes, length, registers), pc)
+            case .test4Absolute: pc = step.test(load(4, .absolute, step, bytes, length, registers), pc)
+            case .test1AbsoluteProven:
+                pc = step.test(load(1, .absoluteProven, step, bytes, length, registers), pc)
+            case .test2AbsoluteProven:
+                pc = step.test(load(2, .absoluteProven, step, bytes, length, registers), pc)
+            case .test4AbsoluteProven:
+                pc = step.test(load(4, .absoluteProven, step, bytes, length, registers), pc)
+            case .testNot1: pc = step.testNot(load(1, .checked, step, bytes, length, registers), pc)
+            case .testNot2: pc = step.testNot(load(2, .checked, step, bytes, length, registers), pc)
+            case .testNot4: pc = step.testNot(load(4, .checked, step, bytes, length, registers), pc)
+            case .testNot1Proven: pc = step.testNot(load(1, .proven, step, bytes, length, registers), pc)
+            case .testNot2Proven: pc = step.testNot(load(2, .proven, step, bytes, length, registers), pc)
+            case .testNot4Proven: pc = step.testNot(load(4, .proven, step, bytes, length, registers), pc)
+            case .testNot1Absolute: pc = step.testNot(load(1, .absolute, step, bytes, length, registers), pc)
+            case .testNot2Absolute: pc = step.testNot(load(2, .absolute, step, bytes, length, registers), pc)
+            case .testNot4Absolute: pc = step.testNot(load(4, .absolute, step, bytes, length, registers), pc)
+            case .testNot1AbsoluteProven:
+                pc = step.testNot(load(1, .absoluteProven, step, bytes, length, registers), pc)
+            case .testNot2AbsoluteProven:
+                pc = step.testNot(load(2, .absoluteProven, step, bytes, length, registers), pc)
+            case .testNot4AbsoluteProven:
+                pc = step.testNot(load(4, .absoluteProven, step, bytes, length, registers), pc)
             case .exact1:
-                pc = Interpreter.follow(
-                    exact(step, load(1, false, step, bytes, length, registers)), step, &delivery)
+                pc = follow(
+                    code.exact(step, load(1, .checked, step, bytes, length, registers)), step, &delivery)
             case .exact2:
-                pc = Interpreter.follow(
-                    exact(step, load(2, false, step, bytes, length, registers)), step, &delivery)
+                pc = follow(
+                    code.exact(step, load(2, .checked, step, bytes, length, registers)), step, &delivery)
             case .exact4:
-                pc = Interpreter.follow(
-                    exact(step, load(4, false, step, bytes, length, registers)), step, &delivery)
+                pc = follow(
+                    code.exact(step, load(4, .checked, step, bytes, length, registers)), step, &delivery)
             case .exact1Proven:
-                pc = Interpreter.follow(
-                    exact(step, load(1, true, step, bytes, length, registers)), step, &delivery)
+                pc = follow(
+                    code.exact(step, load(1, .proven, step, bytes, length, registers)), step, &delivery)
             case .exact2Proven:
-                pc = Interpreter.follow(
-                    exact(step, load(2, true, step, bytes, length, registers)), step, &delivery)
+                pc = follow(
+                    code.exact(step, load(2, .proven, step, bytes, length, registers)), step, &delivery)
             case .exact4Proven:
-                pc = Interpreter.follow(
-                    exact(step, load(4, true, step, bytes, length, registers)), step, &delivery)
-            case .direct1:
-                pc = Interpreter.follow(
-                    direct(step, load(1, false, step, bytes, length, registers)), step, &delivery)
-            case .direct2:
-                pc = Interpreter.follow(
-                    direct(step, load(2, false, step, bytes, length, registers)), step, &delivery)
-            case .direct4:
-                pc = Interpreter.follow(
-                    direct(step, load(4, false, step, bytes, length, registers)), step, &delivery)
-            case .direct1Proven:
-                pc = Interpreter.follow(
-                    direct(step, load(1, true, step, bytes, length, registers)), step, &delivery)
-            case .direct2Proven:
-                pc = Interpreter.follow(
-                    direct(step, load(2, true, step, bytes, length, registers)), step, &delivery)
-            case .direct4Proven:
-                pc = Interpreter.follow(
-                    direct(step, load(4, true, step, bytes, length, registers)), step, &delivery)
-            case .pair1:
-                pc = Interpreter.follow(
-                    Interpreter.pair(step, load(1, false, step, bytes, length, registers)), step, &delivery)
-            case .pair2:
-                pc = Interpreter.follow(
-                    Interpreter.pair(step, load(2, false, step, bytes, length, registers)), step, &delivery)
-            case .pair4:
-                pc = Interpreter.follow(
-                    Interpreter.pair(step, load(4, false, step, bytes, length, registers)), step, &delivery)
-            case .pair1Proven:
-                pc = Interpreter.follow(
-                    Interpreter.pair(step, load(1, true, step, bytes, length, registers)), step, &delivery)
-            case .pair2Proven:
-                pc = Interpreter.follow(
-                    Interpreter.pair(step, load(2, true, step, bytes, length, registers)), step, &delivery)
-            case .pair4Proven:
-                pc = Interpreter.follow(
-                    Interpreter.pair(step, load(4, true, step, bytes, length, registers)), step, &delivery)
-            case .probing:
-                pc = Interpreter.follow(
-                    probing(step, load(Int(step.width), false, step, bytes, length, registers)), step,
+                pc = follow(
+                    code.exact(step, load(4, .proven, step, bytes, length, registers)), step, &delivery)
+            case .exact1Absolute:
+                pc = follow(
+                    code.exact(step, load(1, .absolute, step, bytes, length, registers)), step, &delivery)
+            case .exact2Absolute:
+                pc = follow(
+                    code.exact(step, load(2, .absolute, step, bytes, length, registers)), step, &delivery)
+            case .exact4Absolute:
+                pc = follow(
+                    code.exact(step, load(4, .absolute, step, bytes, length, registers)), step, &delivery)
+            case .exact1AbsoluteProven:
+                pc = follow(
+                    code.exact(step, load(1, .absoluteProven, step, bytes, length, registers)), step,
                     &delivery)
+            case .exact2AbsoluteProven:
+                pc = follow(
+                    code.exact(step, load(2, .absoluteProven, step, bytes, length, registers)), step,
+                    &delivery)
+            case .exact4AbsoluteProven:
+                pc = follow(
+                    code.exact(step, load(4, .absoluteProven, step, bytes, length, registers)), step,
+                    &delivery)
+            case .direct1:
+                pc = follow(
+                    code.direct(step, load(1, .checked, step, bytes, length, registers)), step, &delivery)
+            case .direct2:
+                pc = follow(
+                    code.direct(step, load(2, .checked, step, bytes, length, registers)), step, &delivery)
+            case .direct4:
+                pc = follow(
+                    code.direct(step, load(4, .checked, step, bytes, length, registers)), step, &delivery)
+            case .direct1Proven:
+                pc = follow(
+                    code.direct(step, load(1, .proven, step, bytes, length, registers)), step, &delivery)
+            case .direct2Proven:
+                pc = follow(
+                    code.direct(step, load(2, .proven, step, bytes, length, registers)), step, &delivery)
+            case .direct4Proven:
+                pc = follow(
+                    code.direct(step, load(4, .proven, step, bytes, length, registers)), step, &delivery)
+            case .direct1Absolute:
+                pc = follow(
+                    code.direct(step, load(1, .absolute, step, bytes, length, registers)), step, &delivery)
+            case .direct2Absolute:
+                pc = follow(
+                    code.direct(step, load(2, .absolute, step, bytes, length, registers)), step, &delivery)
+            case .direct4Absolute:
+                pc = follow(
+                    code.direct(step, load(4, .absolute, step, bytes, length, registers)), step, &delivery)
+            case .direct1AbsoluteProven:
+                pc = follow(
+                    code.direct(step, load(1, .absoluteProven, step, bytes, length, registers)), step,
+                    &delivery)
+            case .direct2AbsoluteProven:
+                pc = follow(
+                    code.direct(step, load(2, .absoluteProven, step, bytes, length, registers)), step,
+                    &delivery)
+            case .direct4AbsoluteProven:
+                pc = follow(
+                    code.direct(step, load(4, .absoluteProven, step, bytes, length, registers)), step,
+                    &delivery)
+            case .pair1:
+                pc = follow(pair(step, load(1, .checked, step, bytes, length, registers)), step, &delivery)
+            case .pair2:
+                pc = follow(pair(step, load(2, .checked, step, bytes, length, registers)), step, &delivery)
+            case .pair4:
+                pc = follow(pair(step, load(4, .checked, step, bytes, length, registers)), step, &delivery)
+            case .pair1Proven:
+                pc = follow(pair(step, load(1, .proven, step, bytes, length, registers)), step, &delivery)
+            case .pair2Proven:
+                pc = follow(pair(step, load(2, .proven, step, bytes, length, registers)), step, &delivery)
+            case .pair4Proven:
+                pc = follow(pair(step, load(4, .proven, step, bytes, length, registers)), step, &delivery)
+            case .pair1Absolute:
+                pc = follow(pair(step, load(1, .absolute, step, bytes, length, registers)), step, &delivery)
+            case .pair2Absolute:
+                pc = follow(pair(step, load(2, .absolute, step, bytes, length, registers)), step, &delivery)
+            case .pair4Absolute:
+                pc = follow(pair(step, load(4, .absolute, step, bytes, length, registers)), step, &delivery)
+            case .pair1AbsoluteProven:
+                pc = follow(
+                    pair(step, load(1, .absoluteProven, step, bytes, length, registers)), step, &delivery)
+            case .pair2AbsoluteProven:
+                pc = follow(
+                    pair(step, load(2, .absoluteProven, step, bytes, length, registers)), step, &delivery)
+            case .pair4AbsoluteProven:
+                pc = follow(
+                    pair(step, load(4, .absoluteProven, step, bytes, length, registers)), step, &delivery)
+            case .probing:
+                let key = load(Int(step.width), .checked, step, bytes, length, registers)
+                pc = follow(code.probing(step, key), step, &delivery)
             case .accept:
                 delivery.offer(step.operand, specificity: step.specificity)
-                pc += 1
+                pc &+= Step.size
             case .jump:
                 pc = Int(step.target)
             case .check:
                 let base = registers[Int(step.base)]
-                pc = base >= 0 && base + Int(step.operand) <= length ? pc + 1 : Int(step.target)
+                pc = base >= 0 && base + Int(step.operand) <= length ? pc &+ Step.size : Int(step.target)
             case .halt:
-                pc = exit
-            case .shift:
-                preconditionFailure("the verifier keeps shifts in the prologue")
+                break steps
             }
         }
-        return Outcome(
-            owner: delivery.owner == Delivery.nobody ? -1 : delivery.owner, tapCount: delivery.tapCount)
+        return Outcome(owner: delivery.owner, tapCount: delivery.tapCount)
+    }
+
+    /// How a load finds its bytes: through its base register or at its offset alone (register 0,
+    /// the packet start, is always 0), and checked against the packet length or proven inside it
+    /// by an earlier `check`.
+    private enum LoadMode {
+        case checked, proven, absolute, absoluteProven
     }
 
     /// The masked big-endian load of `width` bytes at `R[base] + offset`, or nil when unreadable.
-    /// `proven` loads skip the bounds check an earlier `check` made.
     @inline(__always)
-    private func load(
-        _ width: Int, _ proven: Bool, _ step: StepPointer, _ packet: UnsafeRawPointer, _ length: Int,
-        _ registers: UnsafeMutableBufferPointer<Int>
+    private static func load(
+        _ width: Int, _ mode: LoadMode, _ step: StepPointer, _ packet: UnsafeRawPointer, _ length: Int,
+        _ registers: UnsafeMutablePointer<Int>
     ) -> UInt32? {
-        let start = registers[Int(step.base)] &+ Int(step.offset)
+        let absolute = mode == .absolute || mode == .absoluteProven
+        let start = absolute ? Int(step.offset) : registers[Int(step.base)] &+ Int(step.offset)
         // An unreadable base is hugely negative, so one unsigned compare covers both bounds.
-        if !proven && UInt(bitPattern: start &+ width) > UInt(length) { return nil }
-        let raw: UInt32
-        switch width {
-        case 1: raw = UInt32(packet.load(fromByteOffset: start, as: UInt8.self))
-        case 2: raw = UInt32(UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt16.self)))
-        default: raw = UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt32.self))
+        if (mode == .checked || mode == .absolute) && UInt(bitPattern: start &+ width) > UInt(length) {
+            return nil
         }
-        return raw & step.mask
+        return fetch(width, packet, start) & step.mask
+    }
+
+    @inline(__always)
+    private static func fetch(_ width: Int, _ packet: UnsafeRawPointer, _ start: Int) -> UInt32 {
+        switch width {
+        case 1: UInt32(packet.load(fromByteOffset: start, as: UInt8.self))
+        case 2: UInt32(UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt16.self)))
+        default: UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt32.self))
+        }
     }
 
     /// Marks a base register whose load ran off the packet: every load from it is unreadable.
     static let unreadableBase = Int.min / 2
 
+    /// `R[dst] = R[base] + ((load & mask) << scale)`, or `unreadableBase` when the load is.
     @inline(__always)
     private static func shift(
-        _ step: StepPointer, _ packet: UnsafeRawPointer, _ length: Int,
-        _ registers: UnsafeMutableBufferPointer<Int>
-    ) {
+        _ width: Int, _ step: StepPointer, _ packet: UnsafeRawPointer, _ length: Int,
+        _ registers: UnsafeMutablePointer<Int>, _ pc: Int
+    ) -> Int {
         let base = registers[Int(step.base)]
         let start = base &+ Int(step.offset)
-        let width = Int(step.width)
-        var value = Interpreter.unreadableBase
+        var value = unreadableBase
         if UInt(bitPattern: start &+ width) <= UInt(length) {
-            let raw: UInt32
-            switch width {
-            case 1: raw = UInt32(packet.load(fromByteOffset: start, as: UInt8.self))
-            case 2:
-                raw = UInt32(UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt16.self)))
-            default: raw = UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt32.self))
-            }
-            value = base + Int((raw & step.mask) &<< step.span)
+            value = base &+ Int((fetch(width, packet, start) & step.mask) &<< step.span)
         }
         registers[Int(step.operand)] = value
-    }
-
-    /// The target a collision-free table holds for `key`, or `empty` (also when unreadable).
-    @inline(__always)
-    private func exact(_ step: StepPointer, _ key: UInt32?) -> UInt32 {
-        guard let key else { return DispatchTable.empty }
-        let home = Int(truncatingIfNeeded: (UInt64(key) &* step.parameter) >> step.hashShift)
-        let slot = hashedSlots[Int(step.operand) + home]
-        return slot.key == key ? slot.target : DispatchTable.empty
-    }
-
-    /// The target a direct table holds for `key`, or `empty`.
-    @inline(__always)
-    private func direct(_ step: StepPointer, _ key: UInt32?) -> UInt32 {
-        guard let key else { return DispatchTable.empty }
-        let slot = key &- UInt32(truncatingIfNeeded: step.parameter)
-        return slot < step.span ? directTargets[Int(step.operand) + Int(slot)] : DispatchTable.empty
+        return pc &+ Step.size
     }
 
     /// A table of one or two entries, compared in place: the branch predictor then sees the
@@ -305,17 +300,6 @@ public final class Interpreter: @unchecked Sendable {
         if key == step.operand { return UInt32(truncatingIfNeeded: step.parameter) }
         if key == step.span { return UInt32(truncatingIfNeeded: step.parameter >> 32) }
         return DispatchTable.empty
-    }
-
-    /// The target a probing table holds for `key`, or `empty`.
-    private func probing(_ step: StepPointer, _ key: UInt32?) -> UInt32 {
-        guard let key else { return DispatchTable.empty }
-        var slot = Int(truncatingIfNeeded: (UInt64(key) &* step.parameter) >> step.hashShift)
-        while true {
-            let entry = hashedSlots[Int(step.operand) + slot]
-            if entry.target == DispatchTable.empty || entry.key == key { return entry.target }
-            slot = (slot + 1) & Int(step.span)
-        }
     }
 
     /// Where a dispatch goes for a table entry: into the code, or (terminal entries and misses) to
@@ -341,39 +325,139 @@ public final class Interpreter: @unchecked Sendable {
     }
 }
 
-/// The delivery rule while a packet runs: the best exclusive candidate so far (priority, then
-/// specificity, then the lower filter number) and the taps hit.
-private struct Delivery {
-    static let nobody = Int32.max
+/// The decoded program: steps, table slots and filter ranks in memory the interpreter owns, as
+/// plain pointers, so a run copies it into locals once and the packet loop reloads nothing.
+private struct Code {
+    /// Step `i` starts at byte `i * Step.size`; decoded jump targets are such byte offsets.
+    let steps: UnsafeRawPointer
+    /// Every hashed table's slots, keys next to targets, in one buffer.
+    let hashedSlots: UnsafeMutablePointer<HashedSlot>
+    /// Every direct table's targets in one buffer.
+    let directTargets: UnsafeMutablePointer<UInt32>
+    /// Per filter, its delivery key without specificity (see `Delivery`); 0 for taps.
+    let ranks: UnsafeMutablePointer<UInt64>
+    let filterCount: Int
+    /// Stands in for a tap buffer of no entries (a program without filters writes no taps).
+    let noTaps: UnsafeMutablePointer<Int32>
 
-    let ranks: UnsafeMutablePointer<UInt32>
+    init(_ program: Program) {
+        precondition(Step.size == MemoryLayout<Step>.stride, "steps are \(Step.size) bytes")
+        let instructions = program.instructions
+        func decoded(_ target: UInt32) -> UInt32 {
+            if DispatchTable.isTerminal(target) || target == DispatchTable.empty { return target }
+            return target * UInt32(Step.size)
+        }
+        var tables = program.tables
+        for index in tables.indices { tables[index].targets = tables[index].targets.map(decoded) }
+        var hashed: [HashedSlot] = []
+        var direct: [UInt32] = []
+        var tableStarts: [Int] = []
+        for table in tables {
+            if table.isHashed {
+                tableStarts.append(hashed.count)
+                hashed += zip(table.keys, table.targets).map { HashedSlot(key: $0, target: $1) }
+            } else {
+                tableStarts.append(direct.count)
+                direct += table.targets
+            }
+        }
+        let steps = Code.copy(
+            instructions.map { instruction in
+                var instruction = instruction
+                if [.test, .testNot, .dispatch, .jump, .check].contains(instruction.opcode) {
+                    instruction.target = decoded(instruction.target)
+                }
+                return Step(instruction, tables: tables, tableStarts: tableStarts)
+            })
+        self.steps = UnsafeRawPointer(steps)
+        hashedSlots = Code.copy(hashed)
+        directTargets = Code.copy(direct)
+        ranks = Code.copy(program.filters.enumerated().map { Delivery.rank(filter: $0, $1) })
+        filterCount = program.filters.count
+        noTaps = .allocate(capacity: 1)
+    }
+
+    func deallocate() {
+        UnsafeMutableRawPointer(mutating: steps).deallocate()
+        hashedSlots.deallocate()
+        directTargets.deallocate()
+        ranks.deallocate()
+        noTaps.deallocate()
+    }
+
+    private static func copy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
+        let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(1, array.count))
+        _ = UnsafeMutableBufferPointer(start: buffer, count: array.count).initialize(from: array)
+        return buffer
+    }
+
+    /// The target a collision-free table holds for `key`, or `empty` (also when unreadable).
+    @inline(__always)
+    func exact(_ step: StepPointer, _ key: UInt32?) -> UInt32 {
+        guard let key else { return DispatchTable.empty }
+        let home = Int(truncatingIfNeeded: (UInt64(key) &* step.parameter) &>> step.span)
+        let slot = hashedSlots[Int(step.operand) &+ home]
+        return slot.key == key ? slot.target : DispatchTable.empty
+    }
+
+    /// The target a direct table holds for `key`, or `empty`.
+    @inline(__always)
+    func direct(_ step: StepPointer, _ key: UInt32?) -> UInt32 {
+        guard let key else { return DispatchTable.empty }
+        let slot = key &- UInt32(truncatingIfNeeded: step.parameter)
+        return slot < step.span ? directTargets[Int(step.operand) &+ Int(slot)] : DispatchTable.empty
+    }
+
+    /// The target a probing table holds for `key`, or `empty`.
+    func probing(_ step: StepPointer, _ key: UInt32?) -> UInt32 {
+        guard let key else { return DispatchTable.empty }
+        let slotMask = (1 &<< (64 &- Int(step.span))) &- 1
+        var slot = Int(truncatingIfNeeded: (UInt64(key) &* step.parameter) &>> step.span)
+        while true {
+            let entry = hashedSlots[Int(step.operand) &+ slot]
+            if entry.target == DispatchTable.empty || entry.key == key { return entry.target }
+            slot = (slot &+ 1) & slotMask
+        }
+    }
+}
+
+/// The delivery rule while a packet runs: the best exclusive candidate so far and the taps hit.
+/// A candidate's key packs the rule's order into one integer, so keeping the best is one `max`:
+/// priority in bits 48–63, specificity in 32–47, and the filter number complemented in 0–31 (the
+/// lower number wins a tie). 0 means no candidate; no filter's key is 0, since filter numbers stay
+/// below 2^31.
+private struct Delivery {
+    let ranks: UnsafeMutablePointer<UInt64>
     let taps: UnsafeMutablePointer<Int32>
-    /// `nobody` until a candidate is offered; with `ownerKey` 0 any candidate then beats it.
-    var owner: Int32 = Delivery.nobody
-    /// Priority in the high half, specificity in the low half.
-    var ownerKey: UInt64 = 0
+    var best: UInt64 = 0
     var tapCount = 0
 
-    init(ranks: UnsafeMutablePointer<UInt32>, taps: UnsafeMutablePointer<Int32>) {
+    init(ranks: UnsafeMutablePointer<UInt64>, taps: UnsafeMutablePointer<Int32>) {
         self.ranks = ranks
         self.taps = taps
     }
 
+    /// A filter's key without its specificity, or 0 for a tap.
+    static func rank(filter number: Int, _ filter: ProgramFilter) -> UInt64 {
+        filter.isTap ? 0 : UInt64(filter.priority) << 48 | UInt64(~UInt32(number))
+    }
+
+    var owner: Int32 { best == 0 ? -1 : Int32(bitPattern: ~UInt32(truncatingIfNeeded: best)) }
+
     @inline(__always)
-    mutating func offer(_ filter: UInt32, specificity: UInt32) {
+    mutating func offer(_ filter: UInt32, specificity: UInt16) {
         let rank = ranks[Int(filter)]
-        let candidate = Int32(bitPattern: filter)
-        if rank & Interpreter.tapBit != 0 {
-            if !UnsafeBufferPointer(start: taps, count: tapCount).contains(candidate) {
-                taps[tapCount] = candidate
-                tapCount += 1
-            }
+        if rank == 0 {
+            tap(Int32(bitPattern: filter))
             return
         }
-        let key = UInt64(rank >> 16) << 32 | UInt64(specificity)
-        if key > ownerKey || (key == ownerKey && candidate < owner) {
-            owner = candidate
-            ownerKey = key
+        best = max(best, rank | UInt64(specificity) << 32)
+    }
+
+    private mutating func tap(_ filter: Int32) {
+        if !UnsafeBufferPointer(start: taps, count: tapCount).contains(filter) {
+            taps[tapCount] = filter
+            tapCount += 1
         }
     }
 }
@@ -385,15 +469,33 @@ private struct HashedSlot {
 }
 
 /// An instruction decoded for the interpreter: the opcode specialised by load width, bounds
-/// proof and table layout, relations folded into a range, table parameters inlined.
+/// proof and table layout, relations folded into a range, table parameters inlined, targets as
+/// byte offsets. 32 bytes, so two steps share a cache line.
 private struct Step {
+    static let size = 32
+
     enum Kind: UInt8 {
-        case shift
-        case test1, test2, test4, test1Proven, test2Proven, test4Proven
-        case testNot1, testNot2, testNot4, testNot1Proven, testNot2Proven, testNot4Proven
-        case exact1, exact2, exact4, exact1Proven, exact2Proven, exact4Proven
-        case direct1, direct2, direct4, direct1Proven, direct2Proven, direct4Proven
-        case pair1, pair2, pair4, pair1Proven, pair2Proven, pair4Proven
+        case shift1, shift2, shift4
+        case test1, test2, test4
+        case test1Proven, test2Proven, test4Proven
+        case test1Absolute, test2Absolute, test4Absolute
+        case test1AbsoluteProven, test2AbsoluteProven, test4AbsoluteProven
+        case testNot1, testNot2, testNot4
+        case testNot1Proven, testNot2Proven, testNot4Proven
+        case testNot1Absolute, testNot2Absolute, testNot4Absolute
+        case testNot1AbsoluteProven, testNot2AbsoluteProven, testNot4AbsoluteProven
+        case exact1, exact2, exact4
+        case exact1Proven, exact2Proven, exact4Proven
+        case exact1Absolute, exact2Absolute, exact4Absolute
+        case exact1AbsoluteProven, exact2AbsoluteProven, exact4AbsoluteProven
+        case direct1, direct2, direct4
+        case direct1Proven, direct2Proven, direct4Proven
+        case direct1Absolute, direct2Absolute, direct4Absolute
+        case direct1AbsoluteProven, direct2AbsoluteProven, direct4AbsoluteProven
+        case pair1, pair2, pair4
+        case pair1Proven, pair2Proven, pair4Proven
+        case pair1Absolute, pair2Absolute, pair4Absolute
+        case pair1AbsoluteProven, pair2AbsoluteProven, pair4AbsoluteProven
         case probing
         case accept, jump, check, halt
     }
@@ -404,17 +506,17 @@ private struct Step {
     /// Tests: the range holds when the value lies *outside* [low, low + span].
     var outside: Bool
     var offset: UInt16
-    /// Hashed dispatch: 64 minus log2 of the slot count.
-    var hashShift: UInt8
+    /// Accepts and dispatches with terminal entries: the path's specificity (the verifier keeps it
+    /// within 16 bits).
+    var specificity: UInt16
     var mask: UInt32
     /// Tests: range start. Dispatch: the table's first slot in its buffer. Pair: the first key.
     /// Accept: the filter. Check: bytes. Shift: destination register.
     var operand: UInt32
-    /// Tests: range length minus one. Direct: slot count. Probing: slot mask. Pair: the second
-    /// key. Shift: scale.
+    /// Tests: range length minus one. Direct: slot count. Hashed: 64 minus log2 of the slot count.
+    /// Pair: the second key. Shift: scale.
     var span: UInt32
     var target: UInt32
-    var specificity: UInt32
     /// Hashed dispatch: the multiplier. Direct: the first key. Pair: the first key's target in the
     /// low half, the second's in the high half.
     var parameter: UInt64
@@ -425,23 +527,24 @@ private struct Step {
         width = instruction.width
         outside = false
         offset = instruction.offset
-        hashShift = 0
+        specificity = UInt16(truncatingIfNeeded: instruction.specificity)
         mask = instruction.mask
         operand = 0
         span = 0
         target = instruction.target
-        specificity = instruction.specificity
         parameter = 0
-        let widthIndex = instruction.width == 1 ? 0 : instruction.width == 2 ? 1 : 2
-        let proven = instruction.isBoundsProven ? 3 : 0
+        let widthIndex: UInt8 = instruction.width == 1 ? 0 : instruction.width == 2 ? 1 : 2
+        // Width, then the load mode in the order of `LoadMode`.
+        let mode: UInt8 = (instruction.isBoundsProven ? 1 : 0) + (instruction.base == 0 ? 2 : 0)
+        let variant = widthIndex + 3 * mode
         switch instruction.opcode {
         case .shift:
-            kind = .shift
+            kind = Kind(rawValue: Kind.shift1.rawValue + widthIndex)!
             operand = UInt32(instruction.register)
             span = UInt32(instruction.aux)
         case .test, .testNot:
             let first: Kind = instruction.opcode == .test ? .test1 : .testNot1
-            kind = Kind(rawValue: first.rawValue + UInt8(widthIndex + proven))!
+            kind = Kind(rawValue: first.rawValue + variant)!
             (operand, span, outside) = Step.range(instruction.relation, instruction.value)
         case .dispatch:
             let table = tables[Int(instruction.value)]
@@ -449,7 +552,7 @@ private struct Step {
             parameter = table.parameter
             let entries = table.entries
             if entries.count <= 2 {
-                kind = Kind(rawValue: Kind.pair1.rawValue + UInt8(widthIndex + proven))!
+                kind = Kind(rawValue: Kind.pair1.rawValue + variant)!
                 // An absent second entry repeats the first.
                 let first = entries.first ?? (0, DispatchTable.empty)
                 let second = entries.count == 2 ? entries[1] : first
@@ -459,15 +562,14 @@ private struct Step {
             }
             switch table.layout {
             case .collisionFree:
-                kind = Kind(rawValue: Kind.exact1.rawValue + UInt8(widthIndex + proven))!
-                hashShift = UInt8(table.shift)
+                kind = Kind(rawValue: Kind.exact1.rawValue + variant)!
+                span = UInt32(table.shift)
             case .direct:
-                kind = Kind(rawValue: Kind.direct1.rawValue + UInt8(widthIndex + proven))!
+                kind = Kind(rawValue: Kind.direct1.rawValue + variant)!
                 span = UInt32(table.capacity)
             case .probing:
                 kind = .probing
-                hashShift = UInt8(table.shift)
-                span = UInt32(table.capacity - 1)
+                span = UInt32(table.shift)
             }
         case .accept:
             kind = .accept
@@ -505,12 +607,11 @@ extension UnsafePointer where Pointee == Step {
     var width: UInt8 { @inline(__always) get { pointee.width } }
     var outside: Bool { @inline(__always) get { pointee.outside } }
     var offset: UInt16 { @inline(__always) get { pointee.offset } }
-    var hashShift: UInt8 { @inline(__always) get { pointee.hashShift } }
+    var specificity: UInt16 { @inline(__always) get { pointee.specificity } }
     var mask: UInt32 { @inline(__always) get { pointee.mask } }
     var operand: UInt32 { @inline(__always) get { pointee.operand } }
     var span: UInt32 { @inline(__always) get { pointee.span } }
     var target: UInt32 { @inline(__always) get { pointee.target } }
-    var specificity: UInt32 { @inline(__always) get { pointee.specificity } }
     var parameter: UInt64 { @inline(__always) get { pointee.parameter } }
 
     @inline(__always)
@@ -519,7 +620,7 @@ extension UnsafePointer where Pointee == Step {
     /// Continue when the loaded value satisfies the relation; jump when not or unreadable.
     @inline(__always)
     func test(_ value: UInt32?, _ pc: Int) -> Int {
-        if let value, holds(value) { return pc + 1 }
+        if let value, holds(value) { return pc &+ Step.size }
         return Int(target)
     }
 
@@ -527,6 +628,6 @@ extension UnsafePointer where Pointee == Step {
     @inline(__always)
     func testNot(_ value: UInt32?, _ pc: Int) -> Int {
         if let value, holds(value) { return Int(target) }
-        return pc + 1
+        return pc &+ Step.size
     }
 }

@@ -13,6 +13,10 @@ public struct VerifierError: Error, Sendable, Equatable, CustomStringConvertible
         case badTable
         case badAccept
         case tooManyRegisters
+        /// More than `Verifier.maximumInstructions` instructions.
+        case tooLarge
+        /// A specificity above `Verifier.maximumSpecificity`.
+        case badSpecificity
         /// A load marked bounds-proven is not covered by a `check` on every path to it.
         case unprovenLoad
     }
@@ -41,6 +45,10 @@ public struct VerifiedProgram: Sendable {
 public enum Verifier {
     public static let packetWindow = 65536
     public static let maximumRegisters = 16
+    /// Keeps every instruction's byte offset in the interpreter's decoded form below 2^31.
+    public static let maximumInstructions = 1 << 20
+    /// Specificity counts header bits a path tested; the interpreter packs it into 16 bits.
+    public static let maximumSpecificity: UInt32 = 0xFFFF
 
     public static func verify(_ program: Program) throws(VerifierError) -> VerifiedProgram {
         let instructions = program.instructions
@@ -51,6 +59,11 @@ public enum Verifier {
             throw VerifierError(
                 kind: .missingHalt, instruction: instructions.count - 1,
                 message: "the last instruction must be halt")
+        }
+        guard instructions.count <= maximumInstructions else {
+            throw VerifierError(
+                kind: .tooLarge, instruction: -1,
+                message: "\(instructions.count) instructions, more than \(maximumInstructions)")
         }
         guard (1...maximumRegisters).contains(program.registerCount) else {
             throw VerifierError(
@@ -76,6 +89,11 @@ public enum Verifier {
         _ instruction: Instruction, at index: Int, in program: Program, written: inout Set<UInt8>,
         inPrologue: Bool
     ) throws(VerifierError) {
+        guard instruction.specificity <= maximumSpecificity else {
+            throw fail(
+                .badSpecificity, index,
+                "specificity \(instruction.specificity) above \(maximumSpecificity)")
+        }
         switch instruction.opcode {
         case .shift, .test, .testNot, .dispatch:
             try checkLoad(instruction, at: index, written: written)

@@ -104,10 +104,13 @@ public enum Lowering {
         }
 
         func specificity(of accept: TrieNodeView.Accept) throws(LoweringError) -> UInt32 {
-            guard let specificity = UInt32(exactly: accept.specificity) else {
+            guard let specificity = UInt32(exactly: accept.specificity),
+                specificity <= Verifier.maximumSpecificity
+            else {
                 throw LoweringError(
                     message:
-                        "a path of filter \(accept.filter.rawValue) has specificity \(accept.specificity)")
+                        "a path of filter \(accept.filter.rawValue) tests \(accept.specificity) header bits, more than the \(Verifier.maximumSpecificity) a program can rank"
+                )
             }
             return specificity
         }

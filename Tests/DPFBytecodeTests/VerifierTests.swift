@@ -35,6 +35,16 @@ import Testing
             }
         ),
         (.tooManyRegisters, -1, mutated { $0.registerCount = 17 }),
+        (.badSpecificity, 1, mutated { $0.instructions[1].specificity = 0x1_0000 }),
+        (
+            .tooLarge, -1,
+            mutated {
+                $0.instructions =
+                    Array(
+                        repeating: Instruction(.jump, target: 1), count: Verifier.maximumInstructions)
+                    + [Instruction(.halt)]
+            }
+        ),
         (.unprovenLoad, 0, mutated { $0.instructions[0].aux = Instruction.boundsProven }),
         (
             .unprovenLoad, 1,
