@@ -14,10 +14,12 @@ struct BenchCommand: ParsableCommand {
         abstract:
             "Measure demultiplexing speed of every engine against libpcap's bpf_filter and a hand-written demultiplexer.",
         discussion: """
-            Workload 'ports': N apps each bind one TCP or UDP destination port; half the packets go to an
+            Workload 'ports': N apps each bind one TCP or UDP destination port; half the packets go to an \
             installed port. libpcap-bpf runs each app's pcap_compile'd filter in turn, first match wins.
-            Figures are medians of --repeats runs; each run loops over the packets for at least --min-time
-            seconds. Before timing, every engine's owner for every packet is checked against the others.
+
+            Figures are medians of --repeats runs; each run loops over the packets for at least \
+            --min-time seconds. Before timing, every engine's owner for every packet is checked against \
+            the others.
             """
     )
 

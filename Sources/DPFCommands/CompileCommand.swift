@@ -12,9 +12,9 @@ struct CompileCommand: ParsableCommand {
         commandName: "compile",
         abstract: "Check filter files and print a stage of their compilation.",
         discussion: """
-            Without --emit, checks the files (including overlaps between apps) and prints a one-line
-            summary. --emit ast prints the parsed syntax tree (parsing only); --emit tree the normalised
-            filter trees (after semantic analysis); --emit trie the merged decision trie; --emit stats
+            Without --emit, checks the files (including overlaps between apps) and prints a one-line \
+            summary. --emit ast prints the parsed syntax tree (parsing only); --emit tree the normalised \
+            filter trees (after semantic analysis); --emit trie the merged decision trie; --emit stats \
             its size; --emit bytecode the verified program the trie lowers to.
             """
     )
