@@ -63,7 +63,7 @@ import Testing
     ).bytes
 
     static let header = """
-        program registers 2 link 1
+        program registers 3 link 1
         filter 0 "web" app "web" priority 0
         filter 1 "dns" app "dns" priority 0
         filter 2 "mon" app "mon" priority 0 tap
@@ -186,6 +186,47 @@ import Testing
             0009  accept   specificity 1 #1
             0010  halt
             """, arp, 1, [2]
+        ),
+        (
+            "proven loads through a register and at a fixed offset",
+            """
+            0000  shift    r1 = r0 + 4*(u8[14] & 0xf)
+            0001  check    r1+18 else 0006
+            0002  test*    u16[r1+16] == 0x50 else 0006
+            0003  check    14 else 0006
+            0004  test*    u16[12] == 0x800 else 0006
+            0005  accept   specificity 32 #0
+            0006  halt
+            """, ip4TCP80, 0, []
+        ),
+        (
+            "a failed check skips the loads it proves",
+            """
+            0000  shift    r1 = r0 + 4*(u8[14] & 0xf)
+            0001  check    r1+18 else 0004
+            0002  test*    u16[r1+16] == 0x50 else 0004
+            0003  accept   specificity 16 #0
+            0004  halt
+            """, Array(ip4TCP80.prefix(37)), nil, []
+        ),
+        (
+            "16- and 32-bit shifts, one based on the other",
+            """
+            0000  shift    r1 = r0 + 2*(u16[12] & 0x7)
+            0001  shift    r2 = r1 + 1*(u32[r1+4] & 0xff)
+            0002  test     u16[r2+0] == 0x800 else 0004
+            0003  accept   specificity 16 #1
+            0004  halt
+            """, arp, 1, []
+        ),
+        (
+            "a shift whose load runs off the packet makes its register unreadable",
+            """
+            0000  shift    r1 = r0 + 1*(u32[40] & 0xff)
+            0001  testnot  u8[r1+0] == 0x0 else 0003
+            0002  accept   specificity 8 #1
+            0003  halt
+            """, arp, 1, []
         ),
     ]
 
