@@ -85,148 +85,76 @@ public final class Interpreter: @unchecked Sendable {
         steps: while true {
             // Fields are read through the pointer, where they are needed, rather than copied.
             let step = (steps + pc).assumingMemoryBound(to: Step.self)
+            // The arms below read the step's key with these; inlined, they add no calls.
+            @inline(__always) func key(_ width: Int, _ mode: LoadMode) -> UInt32? {
+                load(width, mode, step, bytes, length, registers)
+            }
+            @inline(__always) func dispatched(_ found: UInt32) -> Int { follow(found, step, &delivery) }
             switch step.kind {
             case .shift1: pc = shift(1, step, bytes, length, registers, pc)
             case .shift2: pc = shift(2, step, bytes, length, registers, pc)
             case .shift4: pc = shift(4, step, bytes, length, registers, pc)
-            case .test1: pc = step.test(load(1, .checked, step, bytes, length, registers), pc)
-            case .test2: pc = step.test(load(2, .checked, step, bytes, length, registers), pc)
-            case .test4: pc = step.test(load(4, .checked, step, bytes, length, registers), pc)
-            case .test1Proven: pc = step.test(load(1, .proven, step, bytes, length, registers), pc)
-            case .test2Proven: pc = step.test(load(2, .proven, step, bytes, length, registers), pc)
-            case .test4Proven: pc = step.test(load(4, .proven, step, bytes, length, registers), pc)
-            case .test1Absolute: pc = step.test(load(1, .absolute, step, bytes, length, registers), pc)
-            case .test2Absolute: pc = step.test(load(2, .absolute, step, bytes, length, registers), pc)
-            case .test4Absolute: pc = step.test(load(4, .absolute, step, bytes, length, registers), pc)
-            case .test1AbsoluteProven:
-                pc = step.test(load(1, .absoluteProven, step, bytes, length, registers), pc)
-            case .test2AbsoluteProven:
-                pc = step.test(load(2, .absoluteProven, step, bytes, length, registers), pc)
-            case .test4AbsoluteProven:
-                pc = step.test(load(4, .absoluteProven, step, bytes, length, registers), pc)
-            case .testNot1: pc = step.testNot(load(1, .checked, step, bytes, length, registers), pc)
-            case .testNot2: pc = step.testNot(load(2, .checked, step, bytes, length, registers), pc)
-            case .testNot4: pc = step.testNot(load(4, .checked, step, bytes, length, registers), pc)
-            case .testNot1Proven: pc = step.testNot(load(1, .proven, step, bytes, length, registers), pc)
-            case .testNot2Proven: pc = step.testNot(load(2, .proven, step, bytes, length, registers), pc)
-            case .testNot4Proven: pc = step.testNot(load(4, .proven, step, bytes, length, registers), pc)
-            case .testNot1Absolute: pc = step.testNot(load(1, .absolute, step, bytes, length, registers), pc)
-            case .testNot2Absolute: pc = step.testNot(load(2, .absolute, step, bytes, length, registers), pc)
-            case .testNot4Absolute: pc = step.testNot(load(4, .absolute, step, bytes, length, registers), pc)
-            case .testNot1AbsoluteProven:
-                pc = step.testNot(load(1, .absoluteProven, step, bytes, length, registers), pc)
-            case .testNot2AbsoluteProven:
-                pc = step.testNot(load(2, .absoluteProven, step, bytes, length, registers), pc)
-            case .testNot4AbsoluteProven:
-                pc = step.testNot(load(4, .absoluteProven, step, bytes, length, registers), pc)
-            case .exact1:
-                pc = follow(
-                    code.exact(step, load(1, .checked, step, bytes, length, registers)), step, &delivery)
-            case .exact2:
-                pc = follow(
-                    code.exact(step, load(2, .checked, step, bytes, length, registers)), step, &delivery)
-            case .exact4:
-                pc = follow(
-                    code.exact(step, load(4, .checked, step, bytes, length, registers)), step, &delivery)
-            case .exact1Proven:
-                pc = follow(
-                    code.exact(step, load(1, .proven, step, bytes, length, registers)), step, &delivery)
-            case .exact2Proven:
-                pc = follow(
-                    code.exact(step, load(2, .proven, step, bytes, length, registers)), step, &delivery)
-            case .exact4Proven:
-                pc = follow(
-                    code.exact(step, load(4, .proven, step, bytes, length, registers)), step, &delivery)
-            case .exact1Absolute:
-                pc = follow(
-                    code.exact(step, load(1, .absolute, step, bytes, length, registers)), step, &delivery)
-            case .exact2Absolute:
-                pc = follow(
-                    code.exact(step, load(2, .absolute, step, bytes, length, registers)), step, &delivery)
-            case .exact4Absolute:
-                pc = follow(
-                    code.exact(step, load(4, .absolute, step, bytes, length, registers)), step, &delivery)
-            case .exact1AbsoluteProven:
-                pc = follow(
-                    code.exact(step, load(1, .absoluteProven, step, bytes, length, registers)), step,
-                    &delivery)
-            case .exact2AbsoluteProven:
-                pc = follow(
-                    code.exact(step, load(2, .absoluteProven, step, bytes, length, registers)), step,
-                    &delivery)
-            case .exact4AbsoluteProven:
-                pc = follow(
-                    code.exact(step, load(4, .absoluteProven, step, bytes, length, registers)), step,
-                    &delivery)
-            case .direct1:
-                pc = follow(
-                    code.direct(step, load(1, .checked, step, bytes, length, registers)), step, &delivery)
-            case .direct2:
-                pc = follow(
-                    code.direct(step, load(2, .checked, step, bytes, length, registers)), step, &delivery)
-            case .direct4:
-                pc = follow(
-                    code.direct(step, load(4, .checked, step, bytes, length, registers)), step, &delivery)
-            case .direct1Proven:
-                pc = follow(
-                    code.direct(step, load(1, .proven, step, bytes, length, registers)), step, &delivery)
-            case .direct2Proven:
-                pc = follow(
-                    code.direct(step, load(2, .proven, step, bytes, length, registers)), step, &delivery)
-            case .direct4Proven:
-                pc = follow(
-                    code.direct(step, load(4, .proven, step, bytes, length, registers)), step, &delivery)
-            case .direct1Absolute:
-                pc = follow(
-                    code.direct(step, load(1, .absolute, step, bytes, length, registers)), step, &delivery)
-            case .direct2Absolute:
-                pc = follow(
-                    code.direct(step, load(2, .absolute, step, bytes, length, registers)), step, &delivery)
-            case .direct4Absolute:
-                pc = follow(
-                    code.direct(step, load(4, .absolute, step, bytes, length, registers)), step, &delivery)
-            case .direct1AbsoluteProven:
-                pc = follow(
-                    code.direct(step, load(1, .absoluteProven, step, bytes, length, registers)), step,
-                    &delivery)
-            case .direct2AbsoluteProven:
-                pc = follow(
-                    code.direct(step, load(2, .absoluteProven, step, bytes, length, registers)), step,
-                    &delivery)
-            case .direct4AbsoluteProven:
-                pc = follow(
-                    code.direct(step, load(4, .absoluteProven, step, bytes, length, registers)), step,
-                    &delivery)
-            case .pair1:
-                pc = follow(pair(step, load(1, .checked, step, bytes, length, registers)), step, &delivery)
-            case .pair2:
-                pc = follow(pair(step, load(2, .checked, step, bytes, length, registers)), step, &delivery)
-            case .pair4:
-                pc = follow(pair(step, load(4, .checked, step, bytes, length, registers)), step, &delivery)
-            case .pair1Proven:
-                pc = follow(pair(step, load(1, .proven, step, bytes, length, registers)), step, &delivery)
-            case .pair2Proven:
-                pc = follow(pair(step, load(2, .proven, step, bytes, length, registers)), step, &delivery)
-            case .pair4Proven:
-                pc = follow(pair(step, load(4, .proven, step, bytes, length, registers)), step, &delivery)
-            case .pair1Absolute:
-                pc = follow(pair(step, load(1, .absolute, step, bytes, length, registers)), step, &delivery)
-            case .pair2Absolute:
-                pc = follow(pair(step, load(2, .absolute, step, bytes, length, registers)), step, &delivery)
-            case .pair4Absolute:
-                pc = follow(pair(step, load(4, .absolute, step, bytes, length, registers)), step, &delivery)
-            case .pair1AbsoluteProven:
-                pc = follow(
-                    pair(step, load(1, .absoluteProven, step, bytes, length, registers)), step, &delivery)
-            case .pair2AbsoluteProven:
-                pc = follow(
-                    pair(step, load(2, .absoluteProven, step, bytes, length, registers)), step, &delivery)
-            case .pair4AbsoluteProven:
-                pc = follow(
-                    pair(step, load(4, .absoluteProven, step, bytes, length, registers)), step, &delivery)
-            case .probing:
-                let key = load(Int(step.width), .checked, step, bytes, length, registers)
-                pc = follow(code.probing(step, key), step, &delivery)
+            case .test1: pc = step.test(key(1, .checked), pc)
+            case .test2: pc = step.test(key(2, .checked), pc)
+            case .test4: pc = step.test(key(4, .checked), pc)
+            case .test1Proven: pc = step.test(key(1, .proven), pc)
+            case .test2Proven: pc = step.test(key(2, .proven), pc)
+            case .test4Proven: pc = step.test(key(4, .proven), pc)
+            case .test1Absolute: pc = step.test(key(1, .absolute), pc)
+            case .test2Absolute: pc = step.test(key(2, .absolute), pc)
+            case .test4Absolute: pc = step.test(key(4, .absolute), pc)
+            case .test1AbsoluteProven: pc = step.test(key(1, .absoluteProven), pc)
+            case .test2AbsoluteProven: pc = step.test(key(2, .absoluteProven), pc)
+            case .test4AbsoluteProven: pc = step.test(key(4, .absoluteProven), pc)
+            case .testNot1: pc = step.testNot(key(1, .checked), pc)
+            case .testNot2: pc = step.testNot(key(2, .checked), pc)
+            case .testNot4: pc = step.testNot(key(4, .checked), pc)
+            case .testNot1Proven: pc = step.testNot(key(1, .proven), pc)
+            case .testNot2Proven: pc = step.testNot(key(2, .proven), pc)
+            case .testNot4Proven: pc = step.testNot(key(4, .proven), pc)
+            case .testNot1Absolute: pc = step.testNot(key(1, .absolute), pc)
+            case .testNot2Absolute: pc = step.testNot(key(2, .absolute), pc)
+            case .testNot4Absolute: pc = step.testNot(key(4, .absolute), pc)
+            case .testNot1AbsoluteProven: pc = step.testNot(key(1, .absoluteProven), pc)
+            case .testNot2AbsoluteProven: pc = step.testNot(key(2, .absoluteProven), pc)
+            case .testNot4AbsoluteProven: pc = step.testNot(key(4, .absoluteProven), pc)
+            case .exact1: pc = dispatched(code.exact(step, key(1, .checked)))
+            case .exact2: pc = dispatched(code.exact(step, key(2, .checked)))
+            case .exact4: pc = dispatched(code.exact(step, key(4, .checked)))
+            case .exact1Proven: pc = dispatched(code.exact(step, key(1, .proven)))
+            case .exact2Proven: pc = dispatched(code.exact(step, key(2, .proven)))
+            case .exact4Proven: pc = dispatched(code.exact(step, key(4, .proven)))
+            case .exact1Absolute: pc = dispatched(code.exact(step, key(1, .absolute)))
+            case .exact2Absolute: pc = dispatched(code.exact(step, key(2, .absolute)))
+            case .exact4Absolute: pc = dispatched(code.exact(step, key(4, .absolute)))
+            case .exact1AbsoluteProven: pc = dispatched(code.exact(step, key(1, .absoluteProven)))
+            case .exact2AbsoluteProven: pc = dispatched(code.exact(step, key(2, .absoluteProven)))
+            case .exact4AbsoluteProven: pc = dispatched(code.exact(step, key(4, .absoluteProven)))
+            case .direct1: pc = dispatched(code.direct(step, key(1, .checked)))
+            case .direct2: pc = dispatched(code.direct(step, key(2, .checked)))
+            case .direct4: pc = dispatched(code.direct(step, key(4, .checked)))
+            case .direct1Proven: pc = dispatched(code.direct(step, key(1, .proven)))
+            case .direct2Proven: pc = dispatched(code.direct(step, key(2, .proven)))
+            case .direct4Proven: pc = dispatched(code.direct(step, key(4, .proven)))
+            case .direct1Absolute: pc = dispatched(code.direct(step, key(1, .absolute)))
+            case .direct2Absolute: pc = dispatched(code.direct(step, key(2, .absolute)))
+            case .direct4Absolute: pc = dispatched(code.direct(step, key(4, .absolute)))
+            case .direct1AbsoluteProven: pc = dispatched(code.direct(step, key(1, .absoluteProven)))
+            case .direct2AbsoluteProven: pc = dispatched(code.direct(step, key(2, .absoluteProven)))
+            case .direct4AbsoluteProven: pc = dispatched(code.direct(step, key(4, .absoluteProven)))
+            case .pair1: pc = dispatched(pair(step, key(1, .checked)))
+            case .pair2: pc = dispatched(pair(step, key(2, .checked)))
+            case .pair4: pc = dispatched(pair(step, key(4, .checked)))
+            case .pair1Proven: pc = dispatched(pair(step, key(1, .proven)))
+            case .pair2Proven: pc = dispatched(pair(step, key(2, .proven)))
+            case .pair4Proven: pc = dispatched(pair(step, key(4, .proven)))
+            case .pair1Absolute: pc = dispatched(pair(step, key(1, .absolute)))
+            case .pair2Absolute: pc = dispatched(pair(step, key(2, .absolute)))
+            case .pair4Absolute: pc = dispatched(pair(step, key(4, .absolute)))
+            case .pair1AbsoluteProven: pc = dispatched(pair(step, key(1, .absoluteProven)))
+            case .pair2AbsoluteProven: pc = dispatched(pair(step, key(2, .absoluteProven)))
+            case .pair4AbsoluteProven: pc = dispatched(pair(step, key(4, .absoluteProven)))
+            case .probing: pc = dispatched(code.probing(step, key(Int(step.width), .checked)))
             case .accept:
                 delivery.offer(step.operand, specificity: step.specificity)
                 pc &+= Step.size
