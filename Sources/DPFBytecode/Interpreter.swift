@@ -1,9 +1,8 @@
 /// Runs verified programs. At creation it decodes the program once into 32-byte steps specialised
 /// by load width, load mode (base register or fixed offset, checked or proven) and table layout,
 /// with every relation turned into one unsigned range compare and every jump target turned into the
-/// byte offset of its step. Per packet it
-/// keeps its state in locals, allocates nothing and takes no references (everything lives in
-/// memory the interpreter owns). Immutable, so threads may share it.
+/// byte offset of its step. Per packet it keeps its state in locals, allocates nothing and takes no
+/// references (everything lives in memory the interpreter owns). Immutable, so threads may share it.
 public final class Interpreter: @unchecked Sendable {
     public let verified: VerifiedProgram
     private let code: Code
