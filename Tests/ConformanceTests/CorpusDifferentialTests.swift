@@ -36,12 +36,8 @@ import Testing
         ("not vlan and tcp.dport == 80", "not vlan and tcp dst port 80", true),
     ]
 
-    @Test func corpusCapturesAgreeWithLibpcap() throws {
-        let directory = Fixtures.corpusDirectory + "/pcap"
-        guard FileManager.default.fileExists(atPath: directory) else {
-            print("skipping: no capture corpus at \(directory)")
-            return
-        }
+    @Test(.enabled(if: Fixtures.hasCorpus, Fixtures.noCorpus)) func corpusCapturesAgreeWithLibpcap() throws {
+        let directory = Fixtures.corpusCaptures
         let filters = try CorpusDifferentialTests.pairs.map {
             try ComparedFilter(dpf: $0.0, pcap: $0.1, compareOnlyReadablePackets: $0.2)
         }

@@ -12,7 +12,7 @@ import Testing
         var pairs = RandomFilterPairs(seed: 0xBEEF + seed)
         var packets = RandomPackets(seed: 0xFEED + seed)
         let sample = packets.batch(400)
-        var compared = 0
+        var tally = AnswerTally()
         for _ in 0..<150 {
             let pair = pairs.next()
             let filter = try ComparedFilter(
@@ -23,9 +23,9 @@ import Testing
                     return
                 }
             }
-            compared += 1
+            tally.count(filter, on: sample)
         }
-        #expect(compared == 150)
+        tally.expectBothAnswers()
     }
 
     @Test(arguments: [LinkType.linuxCooked, .raw])
@@ -34,6 +34,7 @@ import Testing
         var packets = RandomPackets(seed: 0xCAFE)
         let sample = packets.batch(1200).compactMap { $0.relinked(as: linkType) }
         #expect(sample.count > 300)
+        var tally = AnswerTally()
         for _ in 0..<120 {
             let pair = pairs.next()
             let filter = try ComparedFilter(
@@ -45,7 +46,9 @@ import Testing
                     return
                 }
             }
+            tally.count(filter, on: sample)
         }
+        tally.expectBothAnswers()
     }
 
     @Test func everyPrimitiveAgreesOnEveryPacketIncludingTruncatedOnes() throws {
@@ -76,5 +79,29 @@ import Testing
                     accepted > 0 && accepted < sample.count, "\(dpf) accepted \(accepted) of \(sample.count)")
             }
         }
+    }
+}
+
+/// How often the compared filters accepted and rejected: agreement means little if every filter
+/// rejects every packet on both sides, so a run must see both answers often.
+struct AnswerTally {
+    var filters = 0
+    var filtersAccepting = 0
+    var filtersRejecting = 0
+
+    mutating func count(_ filter: ComparedFilter, on sample: [Packet]) {
+        let accepted = sample.filter { ReferenceEvaluator.matches(filter.tree, $0) }.count
+        filters += 1
+        if accepted > 0 { filtersAccepting += 1 }
+        if accepted < sample.count { filtersRejecting += 1 }
+    }
+
+    func expectBothAnswers(sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(
+            filtersAccepting * 4 > filters, "\(filtersAccepting) of \(filters) filters accepted any packet",
+            sourceLocation: sourceLocation)
+        #expect(
+            filtersRejecting * 4 > filters, "\(filtersRejecting) of \(filters) filters rejected any packet",
+            sourceLocation: sourceLocation)
     }
 }

@@ -12,12 +12,8 @@ import Testing
 /// capture corpus (skipped when ../shared/corpus is absent), for the example filters plus a few
 /// hundred random ones.
 @Suite struct CorpusEnginesTests {
-    @Test func enginesAgreeOnTheCorpus() throws {
-        let directory = Fixtures.corpusDirectory + "/pcap"
-        guard FileManager.default.fileExists(atPath: directory) else {
-            print("skipping: no capture corpus at \(directory)")
-            return
-        }
+    @Test(.enabled(if: Fixtures.hasCorpus, Fixtures.noCorpus)) func enginesAgreeOnTheCorpus() throws {
+        let directory = Fixtures.corpusCaptures
         let trie = try GoldenBytecodeTests.examples()
         var guards: [FilterGuard] = []
         for entry in try RandomFilterSets.make(seed: 77, count: 300) {

@@ -26,11 +26,7 @@ import Testing
         let program = try Lowering.lower(try GoldenBytecodeTests.examples())
         _ = try Verifier.verify(program)
         let text = Disassembler.disassemble(program)
-        let path = Fixtures.packageRoot + "/Tests/DPFBytecodeTests/Golden/examples.bytecode"
-        if Fixtures.getEnvironment("DPF_UPDATE_GOLDEN") == "1" {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        }
-        #expect(text == (try String(contentsOfFile: path, encoding: .utf8)))
+        try Fixtures.expectGolden(text, at: "Tests/DPFBytecodeTests/Golden/examples.bytecode")
     }
 
     @Test func noJumpGoesToTheNextInstructionOrToAJump() throws {

@@ -79,12 +79,8 @@ import Testing
         #expect(error.message.hasPrefix("libpcap rejects 'tcp dst port': "))
     }
 
-    @Test func readsTheCorpusWhenPresent() throws {
-        let path = Fixtures.corpusDirectory + "/pcap/libpcap/filter/AH-IPcomp-IPv4.pcap"
-        guard FileManager.default.fileExists(atPath: path) else {
-            print("skipping: no capture corpus at \(Fixtures.corpusDirectory)")
-            return
-        }
+    @Test(.enabled(if: Fixtures.hasCorpus, Fixtures.noCorpus)) func readsTheCorpusWhenPresent() throws {
+        let path = Fixtures.corpusCaptures + "/libpcap/filter/AH-IPcomp-IPv4.pcap"
         // The corpus manifest records 10 packets for this file.
         #expect(try LibpcapReader(path: path).readAll().count == 10)
     }

@@ -43,12 +43,6 @@ import Testing
     }
 
     private func compare(_ actual: String, golden: String) throws {
-        let path = "\(GoldenTreeTests.goldenDirectory)/\(golden)"
-        if Fixtures.getEnvironment("DPF_UPDATE_GOLDEN") == "1" {
-            try actual.write(toFile: path, atomically: true, encoding: .utf8)
-            return
-        }
-        let expected = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(actual == expected, "\(golden) differs; rerun with DPF_UPDATE_GOLDEN=1 and review the diff")
+        try Fixtures.expectGolden(actual, at: "Tests/DPFFilterTests/Golden/\(golden)")
     }
 }

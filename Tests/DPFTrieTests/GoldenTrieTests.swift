@@ -18,11 +18,7 @@ import Testing
         }
         let (trie, errors) = TrieBuilder.build(try SemanticAnalyzer.analyze(files).filterSet)
         #expect(errors.isEmpty, "\(errors)")
-        let path = Fixtures.packageRoot + "/Tests/DPFTrieTests/Golden/examples.trie"
-        if Fixtures.getEnvironment("DPF_UPDATE_GOLDEN") == "1" {
-            try trie.dump().write(toFile: path, atomically: true, encoding: .utf8)
-        }
-        #expect(trie.dump() == (try String(contentsOfFile: path, encoding: .utf8)))
+        try Fixtures.expectGolden(trie.dump(), at: "Tests/DPFTrieTests/Golden/examples.trie")
         let statistics = trie.statistics
         #expect(statistics.filters == 13)
         #expect(statistics.hashNodes >= 5)

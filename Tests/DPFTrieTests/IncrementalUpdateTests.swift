@@ -12,10 +12,12 @@ import Testing
         let trie = DecisionTrie()
         var guards: [FilterGuard] = []
         var installed: [RandomFilterSets.Entry] = []
+        var (inserts, removes, peak) = (0, 0, 0)
         for step in 0..<1200 {
             if !installed.isEmpty && generator.chance(0.4) {
                 let victim = installed.remove(at: Int.random(in: 0..<installed.count, using: &generator))
                 try trie.remove(named: victim.name)
+                removes += 1
             } else {
                 let candidate = generator.pick(pool)
                 guard trie.id(named: candidate.name) == nil else { continue }
@@ -26,6 +28,8 @@ import Testing
                 {
                     guards.append(filterGuard)
                     installed.append(candidate)
+                    inserts += 1
+                    peak = max(peak, installed.count)
                 }
             }
             if step % 100 == 99 || step == 1199 {
@@ -42,6 +46,10 @@ import Testing
                 #expect(trie.statistics.nodes == rebuilt.statistics.nodes)
             }
         }
+        // The sequence really churned: most inserts succeeded and the trie held many filters.
+        #expect(
+            inserts > 400 && removes > 300 && peak > 20,
+            "\(inserts) inserts, \(removes) removes, peak \(peak)")
         for filter in installed { try trie.remove(named: filter.name) }
         #expect(trie.dump() == DecisionTrie().dump())
         #expect(trie.statistics.nodes == 1)

@@ -45,10 +45,19 @@ import Testing
                 var bytes = [UInt8](repeating: 0xA5, count: 64)
                 field.write(value, into: &bytes, headerStart: 10)
                 #expect(field.read(from: bytes, headerStart: 10) == value, "\(field.name) = \(value)")
-                // Bits outside the field are untouched.
-                var expected = [UInt8](repeating: 0xA5, count: 64)
-                field.write(value, into: &expected, headerStart: 10)
-                #expect(bytes == expected)
+                // Bytes outside the field, and bits of the field's bytes outside its mask, keep
+                // their 0xA5 filler.
+                let start = 10 + field.offset
+                for index in bytes.indices where !(start..<(start + field.width)).contains(index) {
+                    #expect(bytes[index] == 0xA5, "\(field.name): byte \(index) changed")
+                }
+                var word: UInt32 = 0
+                for byte in bytes[start..<(start + field.width)] { word = word << 8 | UInt32(byte) }
+                let filler =
+                    UInt32(truncatingIfNeeded: 0xA5A5_A5A5 as UInt64) >> (32 - 8 * UInt32(field.width))
+                #expect(
+                    word & ~field.mask == filler & ~field.mask, "\(field.name): bits outside the mask changed"
+                )
             }
         }
     }
