@@ -35,7 +35,9 @@ let package = Package(
         // Lowers the decision trie to bytecode.
         .target(name: "DPFCompiler", dependencies: ["DPFTrie", "DPFFilter", "DPFBytecode"]),
         // Benchmark workloads shared by `dpf bench` and Benchmarks/.
-        .target(name: "DPFWorkloads", dependencies: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFBytecode"]),
+        .target(
+            name: "DPFWorkloads",
+            dependencies: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFBytecode"]),
         // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
         .target(name: "DPFCapture", dependencies: ["DPFWire", "CPcap"]),
         // The command line, one struct per subcommand.

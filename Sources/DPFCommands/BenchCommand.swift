@@ -94,11 +94,11 @@ struct BenchCommand: ParsableCommand {
             packetCount = workload.packets.count
             let runners = try BenchRunners(workload, engines: engines)
             try runners.checkAgreement()
-            for (engine, runner) in runners.all {
-                let timings = (0..<repeats).map { _ in measure(runner, packets: workload.packets.count) }
+            for runner in runners.all {
+                let timings = (0..<repeats).map { _ in measure(runner.run, packets: workload.packets.count) }
                 results.append(
                     Result(
-                        engine: engine, filters: count,
+                        engine: runner.engine, filters: count,
                         nanosecondsPerPacket: timings.sorted()[timings.count / 2]))
             }
         }
@@ -109,15 +109,15 @@ struct BenchCommand: ParsableCommand {
     /// stored closures the optimiser cannot see through, and their owner checksums are kept.
     private func measure(_ runner: () -> Int, packets: Int) -> Double {
         let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + .nanoseconds(Int64(minimumTime * 1e9))
         var passes = 0
         var checksum = 0
-        let elapsed = clock.measure {
-            let start = clock.now
-            repeat {
-                checksum &+= runner()
-                passes += 1
-            } while start.duration(to: clock.now) < .nanoseconds(Int64(minimumTime * 1e9))
-        }
+        repeat {
+            checksum &+= runner()
+            passes += 1
+        } while clock.now < deadline
+        let elapsed = start.duration(to: clock.now)
         withExtendedLifetime(checksum) {}
         let nanoseconds =
             Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
@@ -182,81 +182,82 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-/// One closure per engine that demultiplexes every packet of the workload once and returns a
-/// checksum of the owners (so the work cannot be optimised away).
+/// One runner per engine. `run` demultiplexes every packet of the workload once through the
+/// entry point being timed and returns a checksum of the owners (so the work cannot be optimised
+/// away); `owners` gives each packet's owning app through that same entry point, for the agreement
+/// check. Mapping engine results to apps happens only there, outside the timing.
 struct BenchRunners {
-    let all: [(BenchCommand.Engine, () -> Int)]
-    private let owners: [(BenchCommand.Engine, [Int32])]
+    struct Runner {
+        let engine: BenchCommand.Engine
+        let run: () -> Int
+        let owners: () -> [Int32]
+    }
+
+    let all: [Runner]
 
     init(_ workload: PortsWorkload, engines: [BenchCommand.Engine]) throws {
-        var runners: [(BenchCommand.Engine, () -> Int)] = []
-        var owners: [(BenchCommand.Engine, [Int32])] = []
-        let packets = workload.packets
-        let batch = PacketBatch(packets)
-        let trie = DecisionTrie()
-        var appOfFilter: [Int32: Int32] = [:]
-        var appOfName: [String: Int32] = [:]
+        let batch = PacketBatch(workload.packets)
+        let trie = try workload.trie()
+        var appOfFilter: [FilterID: Int32] = [:]
         for (index, app) in workload.apps.enumerated() {
-            try trie.insert(name: "\(app.name).1", app: app.name, tree: app.tree)
-            appOfFilter[trie.id(named: "\(app.name).1")!.rawValue] = Int32(index)
-            appOfName["\(app.name).1"] = Int32(index)
+            appOfFilter[trie.id(named: app.filterName)!] = Int32(index)
         }
-        for engine in engines {
-            let owner: ([UInt8]) -> Int32
+        let app = { (filter: FilterID?) in filter.flatMap { appOfFilter[$0] } ?? -1 }
+        all = try engines.map { engine in
             switch engine {
             case .reference:
-                let trees = workload.apps.map(\.tree)
-                owner = { bytes in
-                    Int32(trees.firstIndex { ReferenceEvaluator.matches($0, bytes: bytes) } ?? -1)
-                }
-                runners.append((engine, { packets.reduce(0) { sum, bytes in sum &+ Int(owner(bytes)) } }))
+                let reference = ReferenceDelivery(trie)
+                let packets = workload.packets.map { Packet(bytes: $0) }
+                return Runner(
+                    engine: engine,
+                    run: {
+                        packets.reduce(0) { $0 &+ Int(reference.verdict(for: $1).owner?.rawValue ?? -1) }
+                    },
+                    owners: { packets.map { app(reference.verdict(for: $0).owner) } })
             case .trie:
-                owner = { bytes in trie.verdict(bytes: bytes).owner.map { appOfFilter[$0.rawValue]! } ?? -1 }
-                runners.append((engine, { packets.reduce(0) { sum, bytes in sum &+ Int(owner(bytes)) } }))
+                let packets = workload.packets
+                return Runner(
+                    engine: engine,
+                    run: { packets.reduce(0) { $0 &+ Int(trie.verdict(bytes: $1).owner?.rawValue ?? -1) } },
+                    owners: { packets.map { app(trie.verdict(bytes: $0).owner) } })
             case .bytecode:
                 let program = try Lowering.lower(trie)
                 let interpreter = Interpreter(try Verifier.verify(program))
-                let appOfNumber = program.filters.map { appOfName[$0.name]! }
-                owner = { bytes in interpreter.run(bytes).owner.map { appOfNumber[Int($0)] } ?? -1 }
+                let appOfNumber = program.filters.map { app(trie.id(named: $0.name)) }
                 let results = BatchResults(packets: batch.count, filters: program.filters.count)
-                runners.append((engine, { results.sumOfOwners(interpreter, batch) }))
+                return Runner(
+                    engine: engine, run: { results.sumOfOwners(interpreter, batch) },
+                    owners: { results.owners(interpreter, batch).map { $0 < 0 ? -1 : appOfNumber[Int($0)] } })
             case .libpcapBPF:
                 let compiled = try workload.apps.map { try LibpcapFilter($0.pcap) }
-                owner = { bytes in
-                    let packet = Packet(bytes: bytes)
-                    return Int32(compiled.firstIndex { $0.matches(packet) } ?? -1)
+                // First match wins, as an application-by-application demultiplexer does.
+                let owner = { (packet: UnsafeRawBufferPointer) -> Int32 in
+                    for (index, filter) in compiled.enumerated() where filter.matches(packet) {
+                        return Int32(index)
+                    }
+                    return -1
                 }
-                runners.append(
-                    (
-                        engine,
-                        {
-                            batch.sum { packet in
-                                for (index, filter) in compiled.enumerated() where filter.matches(packet) {
-                                    return index
-                                }
-                                return -1
-                            }
-                        }
-                    ))
+                return Runner(
+                    engine: engine, run: { batch.sum { Int(owner($0)) } }, owners: { batch.views.map(owner) })
             case .handwritten:
                 let demux = HandwrittenDemux(workload)
-                owner = { bytes in bytes.withUnsafeBytes { demux.owner($0) } }
-                runners.append((engine, { batch.sum { Int(demux.owner($0)) } }))
+                return Runner(
+                    engine: engine, run: { batch.sum { Int(demux.owner($0)) } },
+                    owners: { batch.views.map(demux.owner) })
             }
-            owners.append((engine, packets.map(owner)))
         }
-        all = runners
-        self.owners = owners
     }
 
     /// Every engine must name the same owner for every packet, or the figures mean nothing.
     func checkAgreement() throws(CommandFailure) {
-        guard let (firstEngine, expected) = owners.first else { return }
-        for (engine, found) in owners.dropFirst() where found != expected {
-            let index = found.indices.first { found[$0] != expected[$0] }!
+        guard let first = all.first else { return }
+        let expected = first.owners()
+        for runner in all.dropFirst() {
+            let found = runner.owners()
+            guard let index = found.indices.first(where: { found[$0] != expected[$0] }) else { continue }
             throw CommandFailure(
                 .badInput,
-                "engines disagree: \(engine.rawValue) gives app \(found[index]) and \(firstEngine.rawValue) app \(expected[index]) for packet \(index)"
+                "engines disagree: \(runner.engine.rawValue) gives app \(found[index]) and \(first.engine.rawValue) app \(expected[index]) for packet \(index)"
             )
         }
     }

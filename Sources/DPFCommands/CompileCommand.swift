@@ -4,9 +4,10 @@ import DPFCompiler
 import DPFFilter
 import DPFSyntax
 import DPFTrie
+import DPFWire
 import Foundation
 
-/// `dpf compile FILE.dpf... [--emit ast|tree] [--json]`.
+/// `dpf compile FILE.dpf... [--emit ast|tree|trie|stats|bytecode] [--json] [-o OUT.dpfc]`.
 struct CompileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compile",
@@ -47,9 +48,9 @@ struct CompileCommand: ParsableCommand {
 
     func run() throws {
         let console = Console.current
+        let stages = CompileStages(files, linkType: filterOptions.linkType)
         if let output {
-            let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
-            let program = try FilterLoader.compile(try FilterLoader.buildTrie(set)).program
+            let program = try stages.program()
             let bytes = ProgramFile.encode(program)
             guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
                 throw CommandFailure(.badInput, "cannot write \(output)")
@@ -70,31 +71,27 @@ struct CompileCommand: ParsableCommand {
                 console.out(parsed.map(ASTDumper.dump).joined(), terminator: "")
             }
         case .tree?:
-            let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
+            let set = try stages.set()
             console.out(
                 json ? JSONOutput.filterSet(set).serialized() : TreePrinter.dump(set),
                 terminator: json ? "\n" : "")
         case .trie?:
-            let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
-            let trie = try FilterLoader.buildTrie(set)
+            let trie = try stages.trie()
             console.out(
                 json ? JSONValue.object([("trie", .string(trie.dump()))]).serialized() : trie.dump(),
                 terminator: json ? "\n" : "")
         case .stats?:
-            let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
-            let statistics = try FilterLoader.buildTrie(set).statistics
+            let statistics = try stages.trie().statistics
             console.out(
                 json ? JSONOutput.statistics(statistics).serialized() : JSONOutput.statisticsText(statistics))
         case .bytecode?:
-            let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
-            let program = try FilterLoader.compile(try FilterLoader.buildTrie(set)).program
-            let text = Disassembler.disassemble(program)
+            let text = Disassembler.disassemble(try stages.program())
             console.out(
                 json ? JSONValue.object([("bytecode", .string(text))]).serialized() : text,
                 terminator: json ? "\n" : "")
         case nil:
-            let set = try FilterLoader.analyze(files, linkType: filterOptions.linkType)
-            _ = try FilterLoader.buildTrie(set)
+            let set = try stages.set()
+            _ = try stages.trie()
             let summary =
                 "\(set.apps.count) app\(set.apps.count == 1 ? "" : "s"), \(set.filterCount) filter\(set.filterCount == 1 ? "" : "s")"
             if json {
@@ -107,5 +104,41 @@ struct CompileCommand: ParsableCommand {
                 console.out("ok: \(summary) for link type \(set.linkType.name)")
             }
         }
+    }
+}
+
+/// The stages of compiling the files, each run at most once (so `-o` with `--emit` reports each
+/// warning once and lowers once), when first asked for.
+private final class CompileStages {
+    private let files: [String]
+    private let linkType: LinkType
+    private var analyzed: FilterSet?
+    private var built: DecisionTrie?
+    private var lowered: Program?
+
+    init(_ files: [String], linkType: LinkType) {
+        self.files = files
+        self.linkType = linkType
+    }
+
+    func set() throws(CommandFailure) -> FilterSet {
+        if let analyzed { return analyzed }
+        let set = try FilterLoader.analyze(files, linkType: linkType)
+        analyzed = set
+        return set
+    }
+
+    func trie() throws(CommandFailure) -> DecisionTrie {
+        if let built { return built }
+        let trie = try FilterLoader.buildTrie(try set())
+        built = trie
+        return trie
+    }
+
+    func program() throws(CommandFailure) -> Program {
+        if let lowered { return lowered }
+        let program = try FilterLoader.compile(try trie()).program
+        lowered = program
+        return program
     }
 }

@@ -29,8 +29,8 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "A compiled program (dpf compile -o); runs without the compiler.")
     var program: String?
 
-    @Option(help: "Engine: reference, trie or bytecode (default bytecode).")
-    var engine: Engine?
+    @Option(help: "Engine: reference, trie or bytecode.")
+    var engine: Engine = .bytecode
 
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
@@ -42,7 +42,7 @@ struct ReplayCommand: ParsableCommand {
         if program != nil && !filterFiles.isEmpty {
             throw ValidationError("give either --filters or --program, not both")
         }
-        if program != nil, let engine, engine != .bytecode {
+        if program != nil, engine != .bytecode {
             throw ValidationError("a compiled program runs only on the bytecode engine")
         }
     }
@@ -50,6 +50,11 @@ struct ReplayCommand: ParsableCommand {
     struct Tally {
         var delivered = 0
         var bytes = 0
+
+        mutating func count(_ packet: Packet) {
+            delivered += 1
+            bytes += packet.capturedLength
+        }
     }
 
     func run() throws {
@@ -64,7 +69,7 @@ struct ReplayCommand: ParsableCommand {
                 .badInput, "\(capture): link type \(reader.dataLinkType) is not one DPF demultiplexes")
         }
         let demux = try makeDemultiplexer(linkType: linkType)
-        var tallies: [String: Tally] = [:]
+        var tallies = [Tally](repeating: Tally(), count: demux.apps.count)
         var packets = 0
         var unmatched = 0
         var failure: CaptureError?
@@ -79,12 +84,8 @@ struct ReplayCommand: ParsableCommand {
             guard let packet else { break }
             packets += 1
             let (owner, taps) = demux.deliver(packet)
-            if let owner { tallies[owner, default: Tally()].delivered += 1 } else { unmatched += 1 }
-            if let owner { tallies[owner, default: Tally()].bytes += packet.capturedLength }
-            for tap in taps {
-                tallies[tap, default: Tally()].delivered += 1
-                tallies[tap, default: Tally()].bytes += packet.capturedLength
-            }
+            if let owner { tallies[owner].count(packet) } else { unmatched += 1 }
+            for tap in taps { tallies[tap].count(packet) }
         }
         report(
             demux.apps, tallies: tallies, packets: packets, unmatched: unmatched,
@@ -92,10 +93,32 @@ struct ReplayCommand: ParsableCommand {
         if let failure { throw CommandFailure(.badInput, failure.message) }
     }
 
-    /// Maps a packet to the owning app and the tapping apps.
+    /// Maps a packet to the owning app and the tapping apps, each once, as indices into `apps`.
     struct Demultiplexer {
         let apps: [(name: String, isTap: Bool)]
-        let deliver: (Packet) -> (owner: String?, taps: [String])
+        let deliver: (Packet) -> (owner: Int?, taps: [Int])
+
+        /// Apps in order of their first filter, and each filter's app.
+        static func apps(of filters: [(app: String, isTap: Bool)]) -> (
+            apps: [(name: String, isTap: Bool)], appOfFilter: [Int]
+        ) {
+            var index: [String: Int] = [:]
+            var apps: [(name: String, isTap: Bool)] = []
+            let appOfFilter = filters.map { filter in
+                if let known = index[filter.app] { return known }
+                index[filter.app] = apps.count
+                apps.append((filter.app, filter.isTap))
+                return apps.count - 1
+            }
+            return (apps, appOfFilter)
+        }
+
+        /// Tap filters' apps without repeats (an app may tap through several filters).
+        static func distinct(_ apps: some Sequence<Int>) -> [Int] {
+            var seen: [Int] = []
+            for app in apps where !seen.contains(app) { seen.append(app) }
+            return seen
+        }
     }
 
     private func makeDemultiplexer(linkType: LinkType) throws -> Demultiplexer {
@@ -126,7 +149,7 @@ struct ReplayCommand: ParsableCommand {
         }
         let set = try FilterLoader.analyze(filterFiles, linkType: linkType)
         let trie = try FilterLoader.buildTrie(set)
-        switch engine ?? .bytecode {
+        switch engine {
         case .bytecode:
             return bytecode(Interpreter(try FilterLoader.compile(trie)))
         case .trie:
@@ -138,17 +161,17 @@ struct ReplayCommand: ParsableCommand {
     }
 
     private func bytecode(_ interpreter: Interpreter) -> Demultiplexer {
-        let program = interpreter.verified.program
-        var seen = Set<String>()
-        var apps: [(String, Bool)] = []
-        for filter in program.filters where seen.insert(filter.app).inserted {
-            apps.append((filter.app, filter.isTap))
-        }
+        let filters = interpreter.verified.program.filters
+        let (apps, appOfFilter) = Demultiplexer.apps(of: filters.map { ($0.app, $0.isTap) })
+        // One tap buffer for the whole replay, which the interpreter writes into.
+        var taps = [Int32](repeating: 0, count: max(1, filters.count))
         return Demultiplexer(apps: apps) { packet in
-            let result = interpreter.run(packet.bytes)
+            let outcome = packet.bytes.withUnsafeBytes { bytes in
+                taps.withUnsafeMutableBufferPointer { interpreter.run(bytes, taps: $0) }
+            }
+            let tapApps = taps[0..<outcome.tapCount].lazy.map { appOfFilter[Int($0)] }
             return (
-                result.owner.map { program.filters[Int($0)].app },
-                Array(Set(result.taps.map { program.filters[Int($0)].app })).sorted()
+                outcome.owner < 0 ? nil : appOfFilter[Int(outcome.owner)], Demultiplexer.distinct(tapApps)
             )
         }
     }
@@ -156,26 +179,26 @@ struct ReplayCommand: ParsableCommand {
     private func trieDemultiplexer(_ trie: DecisionTrie, _ verdict: @escaping (Packet) -> Verdict)
         -> Demultiplexer
     {
-        var seen = Set<String>()
-        var apps: [(String, Bool)] = []
-        for (_, filter) in trie.installed where seen.insert(filter.app).inserted {
-            apps.append((filter.app, filter.isTap))
-        }
+        let installed = trie.installed
+        let (apps, appOfFilter) = Demultiplexer.apps(of: installed.map { ($0.1.app, $0.1.isTap) })
+        var appOfID: [FilterID: Int] = [:]
+        for (position, entry) in installed.enumerated() { appOfID[entry.0] = appOfFilter[position] }
         return Demultiplexer(apps: apps) { packet in
             let result = verdict(packet)
-            let app = { (id: FilterID) in trie.filter(id)!.app }
-            return (result.owner.map(app), Array(Set(result.taps.map(app))).sorted())
+            return (
+                result.owner.map { appOfID[$0]! },
+                Demultiplexer.distinct(result.taps.lazy.map { appOfID[$0]! })
+            )
         }
     }
 
     private func report(
-        _ apps: [(name: String, isTap: Bool)], tallies: [String: Tally], packets: Int, unmatched: Int,
+        _ apps: [(name: String, isTap: Bool)], tallies: [Tally], packets: Int, unmatched: Int,
         malformed: Int
     ) {
         let console = Console.current
         if json {
-            let rows = apps.map { app in
-                let tally = tallies[app.name] ?? Tally()
+            let rows = zip(apps, tallies).map { app, tally in
                 return JSONValue.object([
                     ("name", .string(app.name)), ("tap", .bool(app.isTap)),
                     ("delivered", .int(tally.delivered)), ("dropped", .int(0)),
@@ -190,8 +213,7 @@ struct ReplayCommand: ParsableCommand {
             return
         }
         console.out("\(packets) packets, \(unmatched) unmatched, \(malformed) malformed")
-        for app in apps {
-            let tally = tallies[app.name] ?? Tally()
+        for (app, tally) in zip(apps, tallies) {
             let role = app.isTap ? "tap" : "owner"
             console.out("  \(app.name)  \(role)  \(tally.delivered) packets  \(tally.bytes) bytes")
         }

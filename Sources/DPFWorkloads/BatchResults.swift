@@ -13,6 +13,12 @@ public final class BatchResults {
         taps = Array(repeating: 0, count: max(1, filters))
     }
 
+    /// Runs the whole batch, as `sumOfOwners` does, and returns each packet's owning filter (or -1).
+    public func owners(_ interpreter: Interpreter, _ batch: PacketBatch) -> [Int32] {
+        _ = sumOfOwners(interpreter, batch)
+        return Array(owners[0..<batch.count])
+    }
+
     /// Runs the whole batch (in as many calls as tap room demands) and sums the owners.
     public func sumOfOwners(_ interpreter: Interpreter, _ batch: PacketBatch) -> Int {
         owners.withUnsafeMutableBufferPointer { owners in

@@ -1,5 +1,6 @@
 import DPFFilter
 import DPFSyntax
+import DPFTrie
 import DPFWire
 
 /// The `ports` workload: N apps, app i binding `tcp.dport == 1024+i` (even i) or
@@ -12,7 +13,10 @@ public struct PortsWorkload: Sendable {
         public let port: UInt16
         public let tree: FilterTree
 
-        public var dpf: String { "\(isTCP ? "tcp" : "udp").dport == \(port)" }
+        /// The app's one filter's name in the trie.
+        public var filterName: String { "\(name).1" }
+        public var dpf: String { App.dpf(isTCP: isTCP, port: port) }
+        static func dpf(isTCP: Bool, port: UInt16) -> String { "\(isTCP ? "tcp" : "udp").dport == \(port)" }
         public var pcap: String { "\(isTCP ? "tcp" : "udp") dst port \(port)" }
     }
 
@@ -26,7 +30,7 @@ public struct PortsWorkload: Sendable {
         apps = try (0..<count).map { index in
             let isTCP = index % 2 == 0
             let port = PortsWorkload.firstPort + UInt16(index)
-            let text = "\(isTCP ? "tcp" : "udp").dport == \(port)"
+            let text = App.dpf(isTCP: isTCP, port: port)
             let source = SourceFile(name: "ports", text: text)
             let tree = try SemanticAnalyzer.analyzeExpression(Parser.parseExpression(source), in: source)
             return App(name: "app\(index)", isTCP: isTCP, port: port, tree: tree)
@@ -58,5 +62,12 @@ public struct PortsWorkload: Sendable {
                 : builder.udp(sourcePort: 40_000, destinationPort: port)
             return builder.payload(Array(repeating: 0, count: 18)).bytes
         }
+    }
+
+    /// Every app's filter installed, in app order, in a new trie.
+    public func trie() throws -> DecisionTrie {
+        let trie = DecisionTrie()
+        for app in apps { try trie.insert(name: app.filterName, app: app.name, tree: app.tree) }
+        return trie
     }
 }

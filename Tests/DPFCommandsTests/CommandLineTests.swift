@@ -67,6 +67,21 @@ import Testing
         #expect(run.err.hasPrefix("\(path):1:9: warning: filter 'a.1' never matches"))
     }
 
+    /// Writing a program and printing a stage compiles once, so each warning is reported once.
+    @Test func writingAndEmittingWarnsOnce() throws {
+        let path = try temporaryFilterFile("app a { ip4 and ip6 }\n")
+        let output = path + ".dpfc"
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: output)
+        }
+        let run = dpf("compile", path, "-o", output, "--emit", "bytecode")
+        #expect(run.status == 0)
+        #expect(
+            run.err.components(separatedBy: "warning: filter 'a.1' never matches").count == 2, "\(run.err)")
+        #expect(run.out.hasPrefix("program registers"))
+    }
+
     @Test func missingFilesAreBadInput() {
         let run = dpf("compile", "/nonexistent/dpf/x.dpf")
         #expect(run.status == 1)
