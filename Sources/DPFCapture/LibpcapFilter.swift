@@ -6,8 +6,6 @@ import Synchronization
 /// reference DPF's own engines are checked against, and the `libpcap-bpf` benchmark engine.
 public final class LibpcapFilter {
     private var program = bpf_program()
-    public let expression: String
-    public let linkType: LinkType
 
     /// libpcap's compiler keeps state in the handle but older versions share parser globals;
     /// compile one expression at a time.
@@ -17,8 +15,6 @@ public final class LibpcapFilter {
     public init(_ expression: String, linkType: LinkType = .ethernet, snapshotLength: Int32 = 262_144)
         throws(CaptureError)
     {
-        self.expression = expression
-        self.linkType = linkType
         let dlt = LibpcapFilter.dataLink(for: linkType)
         let failure: String? = LibpcapFilter.compilerLock.withLock { _ in
             guard let dead = pcap_open_dead(dlt, snapshotLength) else { return "pcap_open_dead failed" }

@@ -229,7 +229,15 @@ struct BenchRunners {
                     engine: engine, run: { results.sumOfOwners(interpreter, batch) },
                     owners: { results.owners(interpreter, batch).map { $0 < 0 ? -1 : appOfNumber[Int($0)] } })
             case .libpcapBPF:
-                let compiled = try workload.apps.map { try LibpcapFilter($0.pcap) }
+                var compiled: [LibpcapFilter] = []
+                for app in workload.apps {
+                    do throws(CaptureError) {
+                        compiled.append(try LibpcapFilter(app.pcap))
+                    } catch {
+                        throw CommandFailure(
+                            .environment, "libpcap cannot compile '\(app.pcap)': \(error.message)")
+                    }
+                }
                 // First match wins, as an application-by-application demultiplexer does.
                 let owner = { (packet: UnsafeRawBufferPointer) -> Int32 in
                     for (index, filter) in compiled.enumerated() where filter.matches(packet) {

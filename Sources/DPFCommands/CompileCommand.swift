@@ -53,7 +53,7 @@ struct CompileCommand: ParsableCommand {
             let program = try stages.program()
             let bytes = ProgramFile.encode(program)
             guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
-                throw CommandFailure(.badInput, "cannot write \(output)")
+                throw CommandFailure(.environment, "cannot write \(output)")
             }
             if emit == nil {
                 console.out(

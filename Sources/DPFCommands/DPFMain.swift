@@ -19,7 +19,9 @@ public enum DPFMain {
                     return ExitStatus.success.rawValue
                 }
                 console.err(message)
-                return ExitStatus.usage.rawValue
+                // The argument parser's own errors are usage errors. Commands turn bad input into
+                // CommandFailure, so anything else that escapes is the environment failing us.
+                return (code == .validationFailure ? ExitStatus.usage : .environment).rawValue
             }
         }
     }

@@ -73,10 +73,9 @@ public struct RandomFilterPairs {
         ]
     }
 
-    /// A `vlan` primitive; DPF's `vlan.id` enters the first tag only when no tag was entered yet.
-    public static func vlanPrimitive(id: UInt16, first: Bool) -> (String, String) {
-        first ? ("vlan.id == \(id)", "vlan \(id)") : ("vlan", "vlan")
-    }
+    /// A `vlan` primitive for a filter that has entered no tag yet (DPF's `vlan.id` then enters
+    /// the first tag, as tcpdump's `vlan ID` does).
+    public static func vlanPrimitive(id: UInt16) -> (String, String) { ("vlan.id == \(id)", "vlan \(id)") }
 
     public mutating func next(maximumDepth: Int = 3) -> Pair {
         var vlanUsed = false
@@ -111,7 +110,7 @@ public struct RandomFilterPairs {
     private mutating func primitive(vlanUsed: inout Bool) -> (String, String) {
         if !vlanUsed && linkType.layout.hasEthernetHeader && generator.chance(0.1) {
             vlanUsed = true
-            return RandomFilterPairs.vlanPrimitive(id: generator.pick(RandomPackets.vlanIDs), first: true)
+            return RandomFilterPairs.vlanPrimitive(id: generator.pick(RandomPackets.vlanIDs))
         }
         let port = { (g: inout SeededGenerator) in
             g.chance(0.8) ? g.pick(RandomPackets.ports) : UInt16.random(in: 0...UInt16.max, using: &g)

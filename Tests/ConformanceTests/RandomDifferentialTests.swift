@@ -60,7 +60,7 @@ import Testing
                 port: 53, port: 443, ip: IPv4Address(10, 1, 0, 5), ip6: IPv6Address("2001:db8::1")!,
                 mac: .broadcast, byte: 6)
             + [
-                RandomFilterPairs.vlanPrimitive(id: 100, first: true),
+                RandomFilterPairs.vlanPrimitive(id: 100),
                 ("vlan and udp.dport == 53", "vlan and udp dst port 53"),
                 ("vlan and vlan and ip4", "vlan and vlan and ip"),
             ]

@@ -67,6 +67,14 @@ import Testing
         #expect(run.err.hasPrefix("\(path):1:9: warning: filter 'a.1' never matches"))
     }
 
+    @Test func anUnwritableOutputIsAnEnvironmentFailure() throws {
+        let path = try temporaryFilterFile("app a { ip4 }\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let run = dpf("compile", path, "-o", "/nonexistent/dpf/out.dpfc")
+        #expect(run.status == 3)
+        #expect(run.err == "dpf: cannot write /nonexistent/dpf/out.dpfc\n")
+    }
+
     /// Writing a program and printing a stage compiles once, so each warning is reported once.
     @Test func writingAndEmittingWarnsOnce() throws {
         let path = try temporaryFilterFile("app a { ip4 and ip6 }\n")
