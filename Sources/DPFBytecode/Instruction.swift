@@ -30,6 +30,15 @@ public struct Instruction: Sendable, Hashable {
         /// jump to `target`. One check covers a straight-line run of loads, which then carry
         /// `boundsProven`.
         case check = 8
+
+        /// Whether the instruction jumps to `target` (on a failed test or check, a missed dispatch,
+        /// or always); the other opcodes leave `target` unused.
+        public var hasTarget: Bool {
+            switch self {
+            case .test, .testNot, .dispatch, .jump, .check: true
+            case .shift, .accept, .halt: false
+            }
+        }
     }
 
     /// `aux` flag of `test`, `testNot` and `dispatch`: an earlier `check` proved the load lies inside

@@ -31,6 +31,15 @@ public struct Program: Sendable, Hashable {
         instructions.count * Instruction.encodedSize + tables.reduce(0) { $0 + $1.byteCount }
             + filters.count * ProgramFilter.rankSize
     }
+
+    /// Rewrites every jump target with `transform`: the targets of instructions that have one and
+    /// of table entries that lead into the code (see `DispatchTable.mapTargets`).
+    public mutating func retarget(_ transform: (UInt32) -> UInt32) {
+        for index in instructions.indices where instructions[index].opcode.hasTarget {
+            instructions[index].target = transform(instructions[index].target)
+        }
+        for index in tables.indices { tables[index].mapTargets(transform) }
+    }
 }
 
 /// A filter as the program knows it: who it is (for reports) and how it ranks.
@@ -64,6 +73,10 @@ public struct DispatchTable: Sendable, Hashable {
     public static let terminalBit: UInt32 = 0x8000_0000
 
     public static func isTerminal(_ target: UInt32) -> Bool { target != empty && target & terminalBit != 0 }
+
+    /// Whether a slot's target is an instruction index: neither free nor terminal (`empty` has the
+    /// terminal bit set too).
+    public static func isCodeTarget(_ target: UInt32) -> Bool { target & terminalBit == 0 }
 
     public enum Layout: UInt8, Sendable, Hashable {
         case collisionFree = 0
@@ -124,14 +137,25 @@ public struct DispatchTable: Sendable, Hashable {
         }
     }
 
+    /// Rewrites the target of every entry that leads into the code with `transform`, in place. Free
+    /// slots and terminal entries stay as they are, and so does the layout, which depends only on
+    /// the keys.
+    public mutating func mapTargets(_ transform: (UInt32) -> UInt32) {
+        for slot in targets.indices where DispatchTable.isCodeTarget(targets[slot]) {
+            targets[slot] = transform(targets[slot])
+        }
+    }
+
     /// Most slots a direct table may have per entry; at four, a direct table is never larger than
     /// the hashed one (8-byte slots, at least two per entry).
     public static let directSlotsPerEntry = 4
 
-    /// Builds a table for `entries` (distinct keys): direct when the keys are dense, else
-    /// collision-free if a multiplier found within a few tries at up to eight slots per entry
-    /// allows it, else probing.
+    /// Builds a table for `entries` (distinct keys, in any order: the layout depends only on the
+    /// keys): direct when the keys are dense, else collision-free if a multiplier found within a few
+    /// tries at up to eight slots per entry allows it, else probing.
     public static func build(_ entries: [(key: UInt32, target: UInt32)]) -> DispatchTable {
+        // Placed in key order, so a probing table's slots do not depend on the order given either.
+        let entries = entries.sorted { $0.key < $1.key }
         if let low = entries.map(\.key).min(), let high = entries.map(\.key).max(),
             UInt64(high - low) < UInt64(directSlotsPerEntry * entries.count)
         {
