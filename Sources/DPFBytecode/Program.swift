@@ -25,8 +25,11 @@ public struct Program: Sendable, Hashable {
         self.linkType = linkType
     }
 
-    /// Bytes the interpreter runs from: instruction words, tables and one rank word per filter
-    /// (names and apps are metadata for reports and are not counted).
+    /// The program's encoded size, as the ISA defines it: 24-byte instruction words, tables (a
+    /// 16-byte header, then their slots) and a 4-byte rank word per filter, as laid out in a
+    /// `.dpfc` file (names and apps are metadata for reports, and the file header and checksum are
+    /// not counted). This is the size the `--emit bytecode` header and the Bytecode benchmark print.
+    /// The interpreter runs from a larger decoded form: 32-byte steps and 8-byte ranks.
     public var byteCount: Int {
         instructions.count * Instruction.encodedSize + tables.reduce(0) { $0 + $1.byteCount }
             + filters.count * ProgramFilter.rankSize
@@ -57,7 +60,8 @@ public struct ProgramFilter: Sendable, Hashable {
         self.isTap = isTap
     }
 
-    /// Bytes of the rank word (priority and flags) the interpreter reads per filter.
+    /// Bytes of a filter's encoded rank word: priority (u16) and flags (u16, the tap bit), as in a
+    /// `.dpfc` file. The interpreter widens it into an 8-byte delivery key.
     public static let rankSize = 4
 }
 
@@ -151,8 +155,10 @@ public struct DispatchTable: Sendable, Hashable {
     public static let directSlotsPerEntry = 4
 
     /// Builds a table for `entries` (distinct keys, in any order: the layout depends only on the
-    /// keys): direct when the keys are dense, else collision-free if a multiplier found within a few
-    /// tries at up to eight slots per entry allows it, else probing.
+    /// keys): direct when the keys are dense (at most `directSlotsPerEntry` slots per entry), else
+    /// collision-free if one of eight multipliers puts every key in its home slot at the smallest
+    /// power of two of at least 2 and at least two slots per entry, or at twice or four times that
+    /// (so fewer than 16 slots per entry), else probing at the smallest of those capacities.
     public static func build(_ entries: [(key: UInt32, target: UInt32)]) -> DispatchTable {
         // Placed in key order, so a probing table's slots do not depend on the order given either.
         let entries = entries.sorted { $0.key < $1.key }

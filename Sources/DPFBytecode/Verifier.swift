@@ -39,9 +39,12 @@ public struct VerifiedProgram: Sendable {
 }
 
 /// Checks everything the interpreter relies on: jumps only forward and inside the program (so every
-/// run ends), a final `halt`, loads inside the 64 KiB packet window with masks no wider than the
-/// load, base registers written in the prologue before use, table and filter numbers in range,
-/// tables well formed.
+/// run ends), a final `halt`, at most `maximumInstructions` instructions and `maximumRegisters`
+/// registers, loads and `check`s inside the 64 KiB packet window with masks no wider than the
+/// load, base registers written by shifts in the prologue before use (each written once, scale at
+/// most 3), `check`s only of registers already written, specificities within
+/// `maximumSpecificity`, table and filter numbers in range (terminal table entries included),
+/// tables well formed, and every load marked bounds-proven covered by a `check` on every path.
 public enum Verifier {
     public static let packetWindow = 65536
     public static let maximumRegisters = 16
