@@ -114,6 +114,22 @@ import Testing
         #expect(interpreter.run([UInt8](repeating: 0, count: 12) + [0x08]).owner == nil)
     }
 
+    /// `aux` is a shift's scale and a loading instruction's flags; on the other opcodes it claims
+    /// nothing, so there is nothing to prove.
+    @Test func onlyTestsAndDispatchesCarryTheProvenFlag() throws {
+        for opcode in Instruction.Opcode.allCases {
+            let proven = Instruction(opcode, aux: Instruction.boundsProven).isBoundsProven
+            #expect(proven == [.test, .testNot, .dispatch].contains(opcode), "\(opcode)")
+        }
+        var program = VerifierTests.valid
+        program.instructions.insert(Instruction(.check, aux: 1, value: 14, target: 3), at: 0)
+        program.instructions[1].target = 3
+        program.instructions[2].aux = 1
+        program.instructions[3].aux = 1
+        let interpreter = Interpreter(try Verifier.verify(program))
+        #expect(interpreter.run([UInt8](repeating: 0, count: 12) + [0x08, 0x00]).owner == 0)
+    }
+
     @Test func everyRuleRejectsWithItsKindAndIndex() {
         #expect((try? Verifier.verify(VerifierTests.valid)) != nil)
         for (kind, index, program) in VerifierTests.rejections {
