@@ -79,13 +79,23 @@ public enum Assembler {
             return value
         }
 
+        /// A string as `Disassembler.quote` writes it: `\n` and `\r` are a line feed and a carriage
+        /// return, and a backslash takes any other character literally (`\"`, `\\`).
         mutating func quoted() throws(AssemblerError) -> String {
             try expect("\"")
             var result = ""
             while position < text.endIndex, text[position] != "\"" {
-                if text[position] == "\\" { position = text.index(after: position) }
+                var escaped = false
+                if text[position] == "\\" {
+                    escaped = true
+                    position = text.index(after: position)
+                }
                 guard position < text.endIndex else { break }
-                result.append(text[position])
+                switch (escaped, text[position]) {
+                case (true, "n"): result.append("\n")
+                case (true, "r"): result.append("\r")
+                case (_, let character): result.append(character)
+                }
                 position = text.index(after: position)
             }
             try expect("\"")
@@ -97,6 +107,16 @@ public enum Assembler {
             return try number(UInt8.self, stops: [" ", "+", ")"])
         }
 
+        /// The base register of an optional `rN+` prefix, as in `u16[r1+16]` or `check r1+18`; nil
+        /// when absent (the packet start).
+        mutating func basePrefix() throws(AssemblerError) -> UInt8? {
+            skipSpaces()
+            guard text[position...].hasPrefix("r") else { return nil }
+            let base = try register()
+            try expect("+")
+            return base
+        }
+
         /// `u16[r1+16] & 0xfff` into the instruction's width, base, offset and mask.
         mutating func load(into instruction: inout Instruction) throws(AssemblerError) {
             try expect("u")
@@ -104,11 +124,7 @@ public enum Assembler {
             guard [8, 16, 32].contains(bits) else { throw fail("load width u\(bits) is not u8, u16 or u32") }
             instruction.width = bits / 8
             try expect("[")
-            skipSpaces()
-            if text[position...].hasPrefix("r") {
-                instruction.base = try register()
-                try expect("+")
-            }
+            if let base = try basePrefix() { instruction.base = base }
             instruction.offset = try number(UInt16.self)
             try expect("]")
             instruction.mask = bits == 32 ? .max : (1 << UInt32(bits)) - 1
@@ -266,11 +282,7 @@ public enum Assembler {
                 return Instruction(.jump, target: try target())
             case "check":
                 var instruction = Instruction(.check)
-                skipSpaces()
-                if text[position...].hasPrefix("r") {
-                    instruction.base = try register()
-                    try expect("+")
-                }
+                if let base = try basePrefix() { instruction.base = base }
                 instruction.value = try number(UInt32.self)
                 try expect("else")
                 instruction.target = try target()
@@ -285,12 +297,23 @@ public enum Assembler {
 }
 
 extension Substring {
-    /// The line up to a `//` comment.
+    /// The line up to a `//` comment. Inside a quoted string (where a backslash escapes the next
+    /// character) `//` is text, as in a filter named `a//b`.
     fileprivate func withoutComment() -> Substring {
+        var quoted = false
         var index = startIndex
         while index < endIndex {
-            let next = self.index(after: index)
-            if self[index] == "/", next < endIndex, self[next] == "/" { return self[startIndex..<index] }
+            var next = self.index(after: index)
+            switch self[index] {
+            case "\"":
+                quoted.toggle()
+            case "\\" where quoted && next < endIndex:
+                next = self.index(after: next)
+            case "/" where !quoted && next < endIndex && self[next] == "/":
+                return self[startIndex..<index]
+            default:
+                break
+            }
             index = next
         }
         return self

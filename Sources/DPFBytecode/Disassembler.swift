@@ -53,9 +53,23 @@ public enum Disassembler {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func quote(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            + "\""
+    /// `text` in quotes, with backslashes, quotes, line feeds and carriage returns escaped (`\\`,
+    /// `\"`, `\n`, `\r`), so it stays on its line and `Assembler` reads it back.
+    static func quote(_ text: String) -> String { "\"" + escaped(text) + "\"" }
+
+    static func escaped(_ text: String) -> String {
+        var result = ""
+        // By scalar: a carriage return and line feed together are one `Character`.
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": result += "\\\\"
+            case "\"": result += "\\\""
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     static func label(_ index: Int) -> String {
@@ -72,10 +86,11 @@ public enum Disassembler {
         return "u\(8 * Int(instruction.width))[\(base)\(instruction.offset)]\(masked)"
     }
 
-    /// `#3  // web.http`: the number is what counts, the name a comment for readers. A `*` after a
-    /// mnemonic marks a load whose bounds an earlier `check` proved.
+    /// `#3  // web.http`: the number is what counts, the name (escaped as in `quote`, so it stays on
+    /// its line) a comment for readers. A `*` after a mnemonic marks a load whose bounds an earlier
+    /// `check` proved.
     static func filter(_ index: Int, in program: Program) -> String {
-        index < program.filters.count ? "#\(index)  // \(program.filters[index].name)" : "#\(index)"
+        index < program.filters.count ? "#\(index)  // \(escaped(program.filters[index].name))" : "#\(index)"
     }
 
     public static func describe(_ instruction: Instruction, in program: Program) -> String {
@@ -109,9 +124,5 @@ public enum Disassembler {
 extension String {
     fileprivate func padding(_ width: Int) -> String {
         self + String(repeating: " ", count: max(1, width - count))
-    }
-
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

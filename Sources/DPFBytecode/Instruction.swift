@@ -30,13 +30,29 @@ public struct Instruction: Sendable, Hashable {
         /// jump to `target`. One check covers a straight-line run of loads, which then carry
         /// `boundsProven`.
         case check = 8
+
+        /// Whether the instruction jumps to `target` (on a failed test or check, a missed dispatch,
+        /// or always); the other opcodes leave `target` unused.
+        public var hasTarget: Bool {
+            switch self {
+            case .test, .testNot, .dispatch, .jump, .check: true
+            case .shift, .accept, .halt: false
+            }
+        }
     }
 
     /// `aux` flag of `test`, `testNot` and `dispatch`: an earlier `check` proved the load lies inside
     /// the packet, so it is not checked again. The verifier proves the claim on every path.
     public static let boundsProven: UInt8 = 1
 
-    public var isBoundsProven: Bool { opcode != .shift && aux & Instruction.boundsProven != 0 }
+    /// Whether a `test`, `testNot` or `dispatch` carries `boundsProven`; always false for the other
+    /// opcodes, whose `aux` is a shift's scale or unused.
+    public var isBoundsProven: Bool {
+        switch opcode {
+        case .test, .testNot, .dispatch: aux & Instruction.boundsProven != 0
+        case .shift, .accept, .jump, .halt, .check: false
+        }
+    }
 
     public enum Relation: UInt8, Sendable, CaseIterable {
         case equal = 0
@@ -57,7 +73,8 @@ public struct Instruction: Sendable, Hashable {
     public var base: UInt8
     /// Destination register of a `shift`.
     public var register: UInt8
-    /// Shift amount of a `shift`.
+    /// Two uses, by opcode: a `shift`'s scale (the load is shifted left by `aux`, 0...3), and the
+    /// flags of a `test`, `testNot` or `dispatch` (`boundsProven`). Unused by the other opcodes.
     public var aux: UInt8
     public var offset: UInt16
     public var mask: UInt32

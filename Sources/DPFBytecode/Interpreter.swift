@@ -270,13 +270,10 @@ private struct Code {
 
     init(_ program: Program) {
         precondition(Step.size == MemoryLayout<Step>.stride, "steps are \(Step.size) bytes")
-        let instructions = program.instructions
-        func decoded(_ target: UInt32) -> UInt32 {
-            if DispatchTable.isTerminal(target) || target == DispatchTable.empty { return target }
-            return target * UInt32(Step.size)
-        }
-        var tables = program.tables
-        for index in tables.indices { tables[index].targets = tables[index].targets.map(decoded) }
+        // Jump targets become byte offsets of steps.
+        var program = program
+        program.retarget { $0 * UInt32(Step.size) }
+        let tables = program.tables
         var hashed: [HashedSlot] = []
         var direct: [UInt32] = []
         var tableStarts: [Int] = []
@@ -290,13 +287,7 @@ private struct Code {
             }
         }
         let steps = Code.copy(
-            instructions.map { instruction in
-                var instruction = instruction
-                if [.test, .testNot, .dispatch, .jump, .check].contains(instruction.opcode) {
-                    instruction.target = decoded(instruction.target)
-                }
-                return Step(instruction, tables: tables, tableStarts: tableStarts)
-            })
+            program.instructions.map { Step($0, tables: tables, tableStarts: tableStarts) })
         self.steps = UnsafeRawPointer(steps)
         hashedSlots = Code.copy(hashed)
         directTargets = Code.copy(direct)

@@ -25,11 +25,23 @@ public struct Program: Sendable, Hashable {
         self.linkType = linkType
     }
 
-    /// Bytes the interpreter runs from: instruction words, tables and one rank word per filter
-    /// (names and apps are metadata for reports and are not counted).
+    /// The program's encoded size, as the ISA defines it: 24-byte instruction words, tables (a
+    /// 16-byte header, then their slots) and a 4-byte rank word per filter, as laid out in a
+    /// `.dpfc` file (names and apps are metadata for reports, and the file header and checksum are
+    /// not counted). This is the size the `--emit bytecode` header and the Bytecode benchmark print.
+    /// The interpreter runs from a larger decoded form: 32-byte steps and 8-byte ranks.
     public var byteCount: Int {
         instructions.count * Instruction.encodedSize + tables.reduce(0) { $0 + $1.byteCount }
             + filters.count * ProgramFilter.rankSize
+    }
+
+    /// Rewrites every jump target with `transform`: the targets of instructions that have one and
+    /// of table entries that lead into the code (see `DispatchTable.mapTargets`).
+    public mutating func retarget(_ transform: (UInt32) -> UInt32) {
+        for index in instructions.indices where instructions[index].opcode.hasTarget {
+            instructions[index].target = transform(instructions[index].target)
+        }
+        for index in tables.indices { tables[index].mapTargets(transform) }
     }
 }
 
@@ -48,7 +60,8 @@ public struct ProgramFilter: Sendable, Hashable {
         self.isTap = isTap
     }
 
-    /// Bytes of the rank word (priority and flags) the interpreter reads per filter.
+    /// Bytes of a filter's encoded rank word: priority (u16) and flags (u16, the tap bit), as in a
+    /// `.dpfc` file. The interpreter widens it into an 8-byte delivery key.
     public static let rankSize = 4
 }
 
@@ -64,6 +77,10 @@ public struct DispatchTable: Sendable, Hashable {
     public static let terminalBit: UInt32 = 0x8000_0000
 
     public static func isTerminal(_ target: UInt32) -> Bool { target != empty && target & terminalBit != 0 }
+
+    /// Whether a slot's target is an instruction index: neither free nor terminal (`empty` has the
+    /// terminal bit set too).
+    public static func isCodeTarget(_ target: UInt32) -> Bool { target & terminalBit == 0 }
 
     public enum Layout: UInt8, Sendable, Hashable {
         case collisionFree = 0
@@ -124,14 +141,27 @@ public struct DispatchTable: Sendable, Hashable {
         }
     }
 
+    /// Rewrites the target of every entry that leads into the code with `transform`, in place. Free
+    /// slots and terminal entries stay as they are, and so does the layout, which depends only on
+    /// the keys.
+    public mutating func mapTargets(_ transform: (UInt32) -> UInt32) {
+        for slot in targets.indices where DispatchTable.isCodeTarget(targets[slot]) {
+            targets[slot] = transform(targets[slot])
+        }
+    }
+
     /// Most slots a direct table may have per entry; at four, a direct table is never larger than
     /// the hashed one (8-byte slots, at least two per entry).
     public static let directSlotsPerEntry = 4
 
-    /// Builds a table for `entries` (distinct keys): direct when the keys are dense, else
-    /// collision-free if a multiplier found within a few tries at up to eight slots per entry
-    /// allows it, else probing.
+    /// Builds a table for `entries` (distinct keys, in any order: the layout depends only on the
+    /// keys): direct when the keys are dense (at most `directSlotsPerEntry` slots per entry), else
+    /// collision-free if one of eight multipliers puts every key in its home slot at the smallest
+    /// power of two of at least 2 and at least two slots per entry, or at twice or four times that
+    /// (so fewer than 16 slots per entry), else probing at the smallest of those capacities.
     public static func build(_ entries: [(key: UInt32, target: UInt32)]) -> DispatchTable {
+        // Placed in key order, so a probing table's slots do not depend on the order given either.
+        let entries = entries.sorted { $0.key < $1.key }
         if let low = entries.map(\.key).min(), let high = entries.map(\.key).max(),
             UInt64(high - low) < UInt64(directSlotsPerEntry * entries.count)
         {

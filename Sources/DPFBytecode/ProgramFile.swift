@@ -87,9 +87,14 @@ public enum ProgramFile {
         guard CRC32.checksum(bytes[0..<(reader.position - 4)] + bytes[reader.position...]) == checksum else {
             throw ProgramFileError(message: "checksum mismatch: the program file is truncated or was altered")
         }
-        // Every element takes at least 4 bytes, so counts beyond the file size are refused early.
-        for count in [instructionCount, tableCount, filterCount] where Int(count) > bytes.count {
-            throw ProgramFileError(message: "a count in the header (\(count)) exceeds the file size")
+        // Every element takes at least 4 bytes, so a count above a quarter of the file size is
+        // refused before anything is read for it.
+        for (count, what) in [
+            (instructionCount, "instructions"), (tableCount, "tables"), (filterCount, "filters"),
+        ]
+        where Int(count) > bytes.count / 4 {
+            throw ProgramFileError(
+                message: "the header claims \(count) \(what), more than a file of \(bytes.count) bytes holds")
         }
         var instructions: [Instruction] = []
         for index in 0..<Int(instructionCount) {

@@ -7,6 +7,8 @@ public struct VerifierError: Error, Sendable, Equatable, CustomStringConvertible
         case maskWiderThanLoad
         case outsidePacketWindow
         case badRegister
+        /// A shift scale above 3 (a multiplier above 8).
+        case badScale
         case shiftOutsidePrologue
         case backwardJump
         case targetOutOfRange
@@ -39,9 +41,12 @@ public struct VerifiedProgram: Sendable {
 }
 
 /// Checks everything the interpreter relies on: jumps only forward and inside the program (so every
-/// run ends), a final `halt`, loads inside the 64 KiB packet window with masks no wider than the
-/// load, base registers written in the prologue before use, table and filter numbers in range,
-/// tables well formed.
+/// run ends), a final `halt`, at most `maximumInstructions` instructions and `maximumRegisters`
+/// registers, loads and `check`s inside the 64 KiB packet window with masks no wider than the
+/// load, base registers written by shifts in the prologue before use (each written once, scale at
+/// most 3), `check`s only of registers already written, specificities within
+/// `maximumSpecificity`, table and filter numbers in range (terminal table entries included),
+/// tables well formed, and every load marked bounds-proven covered by a `check` on every path.
 public enum Verifier {
     public static let packetWindow = 65536
     public static let maximumRegisters = 16
@@ -110,7 +115,7 @@ public enum Verifier {
                     .badRegister, index, "shift writes register r\(instruction.register), which it may not")
             }
             guard instruction.aux <= 3 else {
-                throw fail(.badRegister, index, "shift scale \(instruction.aux) above 3")
+                throw fail(.badScale, index, "shift scale \(instruction.aux) above 3")
             }
             written.insert(instruction.register)
         case .test, .testNot, .jump:
@@ -131,7 +136,7 @@ public enum Verifier {
                 throw fail(.badTable, index, "table \(instruction.value) does not exist")
             }
             try checkTarget(instruction.target, from: index, in: program)
-            for (_, target) in program.tables[Int(instruction.value)].entries {
+            for target in program.tables[Int(instruction.value)].targets where target != DispatchTable.empty {
                 if DispatchTable.isTerminal(target) {
                     guard Int(target & ~DispatchTable.terminalBit) < program.filters.count else {
                         throw fail(
@@ -211,8 +216,8 @@ public enum Verifier {
                 merge(facts, into: Int(instruction.target))
             case .dispatch:
                 merge(facts, into: Int(instruction.target))
-                for (_, target) in program.tables[Int(instruction.value)].entries
-                where !DispatchTable.isTerminal(target) {
+                for target in program.tables[Int(instruction.value)].targets
+                where DispatchTable.isCodeTarget(target) {
                     merge(facts, into: Int(target))
                 }
             case .check:
@@ -243,20 +248,38 @@ public enum Verifier {
     private static func check(_ table: DispatchTable, index: Int, in program: Program) throws(VerifierError) {
         let capacity = table.capacity
         guard table.layout != .direct else {
-            guard capacity >= 1, table.keys.isEmpty, table.parameter + UInt64(capacity) <= 1 << 32 else {
+            guard capacity >= 1 else {
+                throw fail(.badTable, -1, "table \(index): a direct table has no slots")
+            }
+            guard table.keys.isEmpty else {
                 throw fail(
-                    .badTable, -1, "table \(index): a direct table must cover 1 or more keys inside 32 bits")
+                    .badTable, -1,
+                    "table \(index): a direct table stores no keys, but this one has \(table.keys.count)")
+            }
+            // Written so that no parameter, however large, overflows.
+            guard table.parameter < 1 << 32, UInt64(capacity) <= (1 << 32) - table.parameter else {
+                throw fail(
+                    .badTable, -1,
+                    "table \(index): direct keys from 0x\(String(table.parameter, radix: 16)) over \(capacity) slots leave 32 bits"
+                )
             }
             return
         }
-        guard capacity >= 2, capacity & (capacity - 1) == 0, table.keys.count == capacity else {
-            throw fail(.badTable, -1, "table \(index): capacity \(capacity) is not a power of two")
+        guard capacity >= 2, capacity & (capacity - 1) == 0 else {
+            throw fail(
+                .badTable, -1, "table \(index): capacity \(capacity) is not a power of two of at least 2")
+        }
+        guard table.keys.count == capacity else {
+            throw fail(.badTable, -1, "table \(index): \(table.keys.count) keys for \(capacity) slots")
         }
         let used = table.targets.filter { $0 != DispatchTable.empty }
         guard used.count < capacity else { throw fail(.badTable, -1, "table \(index) has no free slot") }
-        let keys = zip(table.keys, table.targets).filter { $0.1 != DispatchTable.empty }.map(\.0)
-        guard Set(keys).count == keys.count else {
-            throw fail(.badTable, -1, "table \(index) holds a key twice")
+        var seen = Set<UInt32>()
+        for slot in 0..<capacity where table.targets[slot] != DispatchTable.empty {
+            guard seen.insert(table.keys[slot]).inserted else {
+                throw fail(
+                    .badTable, -1, "table \(index) holds key 0x\(String(table.keys[slot], radix: 16)) twice")
+            }
         }
         for slot in 0..<capacity where table.targets[slot] != DispatchTable.empty {
             // Every key must be found from its home slot without crossing a free slot.

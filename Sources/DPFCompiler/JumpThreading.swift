@@ -22,30 +22,13 @@ enum JumpThreading {
 
     private static func thread(_ program: inout Program) {
         let instructions = program.instructions
-        for index in program.instructions.indices {
-            switch program.instructions[index].opcode {
-            case .test, .testNot, .dispatch, .jump, .check:
-                program.instructions[index].target = final(
-                    program.instructions[index].target, in: instructions)
-            default:
-                break
-            }
-            // A jump to a halt may as well halt.
-            if program.instructions[index].opcode == .jump,
-                instructions[Int(program.instructions[index].target)].opcode == .halt
-            {
-                program.instructions[index] = Instruction(.halt)
-            }
-        }
-        for table in program.tables.indices {
-            let entries = program.tables[table].entries.map { entry in
-                (
-                    entry.key,
-                    DispatchTable.isTerminal(entry.target)
-                        ? entry.target : final(entry.target, in: instructions)
-                )
-            }
-            program.tables[table] = DispatchTable.build(entries)
+        program.retarget { final($0, in: instructions) }
+        // A jump to a halt may as well halt.
+        for index in program.instructions.indices
+        where program.instructions[index].opcode == .jump
+            && instructions[Int(program.instructions[index].target)].opcode == .halt
+        {
+            program.instructions[index] = Instruction(.halt)
         }
     }
 
@@ -53,12 +36,11 @@ enum JumpThreading {
     /// after another jump or halt, with no branch landing on them). The final halt stays.
     private static func removeDeadJumps(_ program: inout Program) {
         var targeted = Set<UInt32>()
-        for instruction in program.instructions
-        where [.test, .testNot, .dispatch, .jump, .check].contains(instruction.opcode) {
+        for instruction in program.instructions where instruction.opcode.hasTarget {
             targeted.insert(instruction.target)
         }
         for table in program.tables {
-            targeted.formUnion(table.entries.map(\.target).filter { !DispatchTable.isTerminal($0) })
+            targeted.formUnion(table.targets.filter(DispatchTable.isCodeTarget))
         }
         var keep = [Bool](repeating: true, count: program.instructions.count)
         for index in program.instructions.indices.dropLast()
@@ -79,22 +61,7 @@ enum JumpThreading {
             if keep[index] { next -= 1 }
             newIndex[index] = keep[index] ? next : newIndex[index + 1]
         }
-        var kept: [Instruction] = []
-        for (index, var instruction) in program.instructions.enumerated() where keep[index] {
-            if [.test, .testNot, .dispatch, .jump, .check].contains(instruction.opcode) {
-                instruction.target = newIndex[Int(instruction.target)]
-            }
-            kept.append(instruction)
-        }
-        program.instructions = kept
-        for table in program.tables.indices {
-            let entries = program.tables[table].entries.map { entry in
-                (
-                    entry.key,
-                    DispatchTable.isTerminal(entry.target) ? entry.target : newIndex[Int(entry.target)]
-                )
-            }
-            program.tables[table] = DispatchTable.build(entries)
-        }
+        program.instructions = zip(program.instructions, keep).filter(\.1).map(\.0)
+        program.retarget { newIndex[Int($0)] }
     }
 }

@@ -185,7 +185,8 @@ public enum Lowering {
                 } else {
                     break
                 }
-                guard let register = registers[group.key.base] else { break }
+                // `assignRegisters` gave every base in the trie a register.
+                let register = registers[group.key.base]!
                 ends[register] = max(ends[register] ?? 0, group.key.offset + group.key.width)
                 loads += 1
                 node = next

@@ -1,6 +1,5 @@
 import DPFBytecode
 import DPFTrie
-import DPFWire
 
 /// Reads an interpreter's answers as trie verdicts. A program numbers its filters in install
 /// order; this maps those numbers back to the trie's filter ids (through the names, once).

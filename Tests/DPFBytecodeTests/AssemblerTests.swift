@@ -23,6 +23,35 @@ import Testing
         #expect(try Assembler.assemble(Disassembler.disassemble(program)) == program)
     }
 
+    /// Names are free text: `//` inside quotes is no comment, and line breaks, quotes and
+    /// backslashes are escaped (also where a name is a comment after an accept).
+    @Test func namesWithCommentsQuotesAndLineBreaksRoundTrip() throws {
+        let names = [
+            "a//b", "two\nlines", "say \"hi\" // not a comment", "back\\slash\\", "cr\rlf\r\n", "tab\tname",
+            "",
+        ]
+        let program = Program(
+            instructions: [
+                Instruction(.shift, width: 1, base: 0, register: 1, aux: 2, offset: 14, mask: 0x0F),
+                Instruction(.check, base: 1, value: 18, target: 5),
+                Instruction(
+                    .test, width: 2, base: 1, aux: Instruction.boundsProven, offset: 16, mask: 0xFFFF,
+                    value: 80, target: 4),
+                Instruction(.accept, value: 0, specificity: 32),
+                Instruction(
+                    .dispatch, width: 2, offset: 12, mask: 0xFFFF, value: 0, target: 5, specificity: 16),
+                Instruction(.halt),
+            ],
+            tables: [
+                DispatchTable.build(
+                    names.indices.dropFirst().map { (UInt32($0), DispatchTable.terminalBit | UInt32($0)) })
+            ],
+            filters: names.map { ProgramFilter(name: $0, app: "app " + $0, priority: 1) }, registerCount: 2)
+        _ = try Verifier.verify(program)
+        let text = Disassembler.disassemble(program)
+        #expect(try Assembler.assemble(text) == program, "\(text)")
+    }
+
     @Test(arguments: [
         ("0000  fly", "line 2: unknown instruction 'fly'"),
         ("0001  halt", "line 2: expected an instruction numbered 0, found '0001'"),
