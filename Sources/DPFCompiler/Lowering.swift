@@ -71,7 +71,7 @@ public enum Lowering {
                     var base = group.key.base
                     while !base.isPacketStart {
                         bases.insert(base)
-                        base = HeaderBase(Array(base.shifts.dropLast()))
+                        base = base.parent
                     }
                     pending += group.equalities.map(\.child) + group.others.map(\.child)
                 }
@@ -82,7 +82,7 @@ public enum Lowering {
                         message: "the filters need more than \(Verifier.maximumRegisters - 1) header bases")
                 }
                 let shift = base.shifts.last!
-                let source = registers[HeaderBase(Array(base.shifts.dropLast()))]!
+                let source = registers[base.parent]!
                 let register = UInt8(registers.count)
                 registers[base] = register
                 guard let offset = UInt16(exactly: shift.offset) else {

@@ -32,6 +32,9 @@ public struct HeaderBase: Sendable, Hashable, Comparable {
 
     public var isPacketStart: Bool { shifts.isEmpty }
 
+    /// The base the last shift starts from (the packet start's parent is itself).
+    public var parent: HeaderBase { HeaderBase(Array(shifts.dropLast())) }
+
     public static func < (lhs: HeaderBase, rhs: HeaderBase) -> Bool {
         if lhs.shifts.count != rhs.shifts.count { return lhs.shifts.count < rhs.shifts.count }
         return lhs.shifts.lexicographicallyPrecedes(rhs.shifts)

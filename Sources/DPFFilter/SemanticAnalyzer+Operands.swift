@@ -60,8 +60,7 @@ extension SemanticAnalyzer {
             if layout.hasEthernetHeader {
                 // eth.type is the EtherType past any VLAN tags stepped over so far.
                 let start =
-                    field.name == "eth.type"
-                    ? layout.etherTypeOffset(vlanDepth: vlanDepth)! - field.offset : 0
+                    field.followsVLANTags ? layout.etherTypeOffset(vlanDepth: vlanDepth)! - field.offset : 0
                 accesses = [.init(guardTree: .accept, base: .packetStart, offset: start)]
             }
         case .vlan:

@@ -57,7 +57,7 @@ public enum TreePrinter {
     /// `offset` past `base`, as `16 + 4*(u8[14] & 0x0f)`; nested shifts nest.
     static func location(_ offset: Int, _ base: HeaderBase) -> String {
         guard let last = base.shifts.last else { return String(offset) }
-        let inner = HeaderBase(Array(base.shifts.dropLast()))
+        let inner = base.parent
         let load = "u\(8 * last.width)[\(location(last.offset, inner))]"
         let masked =
             last.mask == Atom.fullMask(width: last.width)

@@ -18,10 +18,13 @@ public struct FieldDescriptor: Sendable, Hashable, CustomStringConvertible {
     public let width: Int
     public let mask: UInt32
     public let kind: FieldKind
+    /// The field moves past VLAN tags: its offset holds on an untagged frame and grows by one tag
+    /// per tag stepped over (`LinkLayout.etherTypeOffset`). Only the EtherType does this.
+    public let followsVLANTags: Bool
 
     public init(
         _ name: String, header: Header, offset: Int, width: Int, mask: UInt32? = nil,
-        kind: FieldKind = .integer
+        kind: FieldKind = .integer, followsVLANTags: Bool = false
     ) {
         precondition([1, 2, 4, 6, 16].contains(width), "field width must be 1, 2, 4, 6 or 16 bytes")
         self.name = name
@@ -30,6 +33,7 @@ public struct FieldDescriptor: Sendable, Hashable, CustomStringConvertible {
         self.width = width
         self.mask = mask ?? (width >= 4 ? UInt32.max : UInt32((1 << (8 * width)) - 1))
         self.kind = kind
+        self.followsVLANTags = followsVLANTags
     }
 
     public var description: String { name }

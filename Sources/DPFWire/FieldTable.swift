@@ -6,8 +6,7 @@ public enum FieldTable {
     static let ethernet: [FieldDescriptor] = [
         .init("eth.dst", header: .eth, offset: 0, width: 6, kind: .macAddress),
         .init("eth.src", header: .eth, offset: 6, width: 6, kind: .macAddress),
-        // Past VLAN tags the EtherType moves 4 bytes per tag; see `LinkLayout.etherTypeOffset`.
-        .init("eth.type", header: .eth, offset: 12, width: 2),
+        .init("eth.type", header: .eth, offset: 12, width: 2, followsVLANTags: true),
     ]
 
     /// A VLAN tag, measured from its tag protocol identifier.

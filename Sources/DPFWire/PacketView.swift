@@ -23,7 +23,7 @@ public struct PacketView: Sendable {
     /// The value of a named field of up to 8 bytes, or `nil` when its header is absent or cut short.
     /// `vlan.*` fields read the outermost tag; `eth.type` reads the EtherType after all tags.
     public func value(of field: FieldDescriptor) -> UInt64? {
-        if field.name == "eth.type" {
+        if field.followsVLANTags {
             guard let offset = packet.linkType.layout.etherTypeOffset(vlanDepth: vlanTags.count) else {
                 return nil
             }

@@ -62,6 +62,10 @@ import Testing
         }
     }
 
+    @Test func onlyTheEtherTypeFollowsVLANTags() {
+        #expect(FieldTable.all.filter(\.followsVLANTags).map(\.name) == ["eth.type"])
+    }
+
     @Test func readPastTheEndIsNil() throws {
         let field = try #require(FieldTable.field(named: "tcp.dport"))
         #expect(field.read(from: [0, 0, 0], headerStart: 0) == nil)
