@@ -15,7 +15,7 @@ public final class LibpcapFilter {
     public init(_ expression: String, linkType: LinkType = .ethernet, snapshotLength: Int32 = 262_144)
         throws(CaptureError)
     {
-        let dlt = LibpcapFilter.dataLink(for: linkType)
+        let dlt = DataLink.value(for: linkType)
         let failure: String? = LibpcapFilter.compilerLock.withLock { _ in
             guard let dead = pcap_open_dead(dlt, snapshotLength) else { return "pcap_open_dead failed" }
             defer { pcap_close(dead) }
@@ -28,16 +28,6 @@ public final class LibpcapFilter {
     }
 
     deinit { pcap_freecode(&program) }
-
-    static func dataLink(for linkType: LinkType) -> Int32 {
-        switch linkType {
-        case .ethernet: return DLT_EN10MB
-        case .raw: return DLT_RAW
-        case .linuxCooked: return DLT_LINUX_SLL
-        case .ipv4: return 228
-        case .ipv6: return 229
-        }
-    }
 
     /// Whether libpcap's program accepts the packet's bytes (original length taken as captured).
     @inline(__always)

@@ -22,22 +22,10 @@ public final class LibpcapReader {
         self.handle = handle
         self.path = path
         dataLinkType = pcap_datalink(handle)
-        linkType = LibpcapReader.linkType(forDataLink: dataLinkType)
+        linkType = DataLink.linkType(for: dataLinkType)
     }
 
     deinit { pcap_close(handle) }
-
-    /// Maps a DLT_ value to a DPF link type (DLT and LINKTYPE values differ for raw IP).
-    public static func linkType(forDataLink dlt: Int32) -> LinkType? {
-        switch dlt {
-        case DLT_EN10MB: return .ethernet
-        case DLT_RAW, 101: return .raw
-        case DLT_LINUX_SLL: return .linuxCooked
-        case 228: return .ipv4
-        case 229: return .ipv6
-        default: return nil
-        }
-    }
 
     /// The next record's bytes and original length, or `nil` at the end of the file.
     /// A truncated or corrupt record throws, naming the record.

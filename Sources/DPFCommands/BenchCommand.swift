@@ -176,10 +176,6 @@ struct BenchCommand: ParsableCommand {
         return value >= 100 ? String(Int(value.rounded())) : String(rounded)
     }
 
-    private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
-        let padding = String(repeating: " ", count: max(1, width - text.count))
-        return right ? padding + text : text + padding
-    }
 }
 
 /// One runner per engine. `run` demultiplexes every packet of the workload once through the

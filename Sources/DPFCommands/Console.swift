@@ -66,3 +66,10 @@ public final class Console: Sendable {
 #elseif canImport(Darwin)
     private let systemWrite = Darwin.write
 #endif
+
+/// `text` padded with spaces to `width` columns (at least one space), on the right or, for
+/// numbers, on the left: the tables `dpf demo` and `dpf bench` print.
+func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let padding = String(repeating: " ", count: max(1, width - text.count))
+    return right ? padding + text : text + padding
+}

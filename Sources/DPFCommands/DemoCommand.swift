@@ -112,10 +112,6 @@ struct DemoCommand: ParsableCommand {
         ])
     }
 
-    private func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
-    }
-
     static func defaultFilterFiles() throws -> [String] {
         let directory = "filters"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {

@@ -31,8 +31,13 @@ struct FilterOptions: ParsableArguments {
 
 /// Reading, parsing and analysing filter files, printing diagnostics the way the contract asks.
 enum FilterLoader {
-    /// Reads a file's bytes, or fails with a one-line message.
+    /// Reads a filter file, or fails with a one-line message.
     static func read(_ path: String) throws(CommandFailure) -> SourceFile {
+        SourceFile(name: path, bytes: try readBytes(path))
+    }
+
+    /// Reads a file's bytes, or fails with a one-line message.
+    static func readBytes(_ path: String) throws(CommandFailure) -> [UInt8] {
         guard let file = fopen(path, "rb") else {
             throw CommandFailure(.badInput, "cannot read \(path): \(String(cString: strerror(errno)))")
         }
@@ -47,7 +52,7 @@ enum FilterLoader {
                 break
             }
         }
-        return SourceFile(name: path, bytes: bytes)
+        return bytes
     }
 
     /// Parses every file; prints all diagnostics and fails if any file has errors.

@@ -123,12 +123,7 @@ struct ReplayCommand: ParsableCommand {
 
     private func makeDemultiplexer(linkType: LinkType) throws -> Demultiplexer {
         if let program {
-            let bytes: [UInt8]
-            do {
-                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: program)))
-            } catch {
-                throw CommandFailure(.badInput, "cannot read \(program): \(error.localizedDescription)")
-            }
+            let bytes = try FilterLoader.readBytes(program)
             let decoded: Program
             let verified: VerifiedProgram
             do {
