@@ -175,4 +175,60 @@ import Testing
         let twice = trie.verdict(for: packets[packets.count - 6])
         #expect(twice.taps.filter { $0 == id("twice") }.count == 1)
     }
+
+    /// Loads from shifted header bases, built directly (the language always guards them): three
+    /// groups on one base, also on packets too short for its shift; 70 distinct bases; and keys
+    /// freed and reused by removals. Every verdict is the delivery rule's.
+    @Test func headerBasesAgreeWithReferenceDelivery() throws {
+        let ihl = HeaderBase([Shift(offset: 14, width: 1, mask: 0x0f, scale: 2)])
+        let trie = DecisionTrie()
+        let exclusive: [(String, FilterTree)] = [
+            ("ihl.top", .atom(Atom(base: ihl, offset: 0, width: 1, mask: 0x80, value: 0x80))),
+            ("ihl.word", .atom(Atom(base: ihl, offset: 1, width: 2, relation: .greater, value: 0x1000))),
+            ("ihl.not", .not(.atom(Atom(base: ihl, offset: 3, width: 1, value: 0)))),
+        ]
+        for (priority, (name, tree)) in exclusive.enumerated() {
+            try trie.insert(name: name, app: "ihl", priority: priority, tree: tree)
+        }
+        func byteTap(_ index: Int, mask: UInt32) -> FilterTree {
+            let base = HeaderBase([Shift(offset: index, width: 1, mask: mask, scale: 0)])
+            return .atom(Atom(base: base, offset: 1, width: 1, relation: .less, value: 0x80))
+        }
+        for index in 0..<70 {
+            try trie.insert(
+                name: "byte\(index)", app: "byte\(index)", isTap: true, tree: byteTap(index, mask: 0x0f))
+        }
+        var generator = SeededGenerator(seed: 5)
+        let packets = (0..<600).map { _ in
+            Packet(
+                bytes: (0..<Int.random(in: 0..<90, using: &generator)).map { _ in
+                    UInt8.random(in: 0...255, using: &generator)
+                })
+        }
+        // Taps on the last bases, which only long packets reach.
+        let late = Set((64..<70).map { "byte\($0)" })
+        func check() -> (owned: Int, tapped: Int) {
+            let delivery = ReferenceDelivery(trie)
+            var owned = 0
+            var tapped = 0
+            for packet in packets {
+                let verdict = trie.verdict(for: packet)
+                #expect(verdict == delivery.verdict(for: packet), "\(packet.bytes)")
+                if verdict.owner != nil { owned += 1 }
+                if verdict.taps.contains(where: { late.contains(trie.filter($0)!.name) }) { tapped += 1 }
+            }
+            return (owned, tapped)
+        }
+        let before = check()
+        #expect(before.owned > 0 && before.tapped > 0)
+        // Free a third of the keys and bases, then install taps whose new ones take their slots.
+        for index in stride(from: 0, to: 70, by: 3) { try trie.remove(named: "byte\(index)") }
+        try trie.remove(named: "ihl.word")
+        for index in stride(from: 0, to: 70, by: 3) {
+            try trie.insert(
+                name: "again\(index)", app: "again\(index)", isTap: true, tree: byteTap(index, mask: 0x07))
+        }
+        let after = check()
+        #expect(after.owned > 0 && after.tapped > 0)
+    }
 }
