@@ -8,10 +8,6 @@ public struct FilterPath: Sendable, Hashable {
     /// rule prefers the most specific match.
     public let specificity: Int
 
-    public init(literals: [Literal]) {
-        self.init(sortedLiterals: literals.sorted())
-    }
-
     init(sortedLiterals literals: [Literal]) {
         self.literals = literals
         // Sorted literals keep each field's literals adjacent: OR their masks, count the bits.
