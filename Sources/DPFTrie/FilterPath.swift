@@ -117,7 +117,7 @@ public enum PathExpansion {
     }
 
     /// `a` and `b` cannot both hold (sound, not complete: `false` means "not proven").
-    public static func contradicts(_ a: Literal, _ b: Literal) -> Bool {
+    static func contradicts(_ a: Literal, _ b: Literal) -> Bool {
         if independent(a, b) { return false }
         switch (a.isNegated, b.isNegated) {
         case (false, false):
