@@ -95,7 +95,8 @@ public enum PathExpansion {
             kept.removeAll { implies(literal, $0) }
             kept.append(literal)
         }
-        return kept.sorted()
+        // Already sorted: literals are appended in sorted order and removals keep the order.
+        return kept
     }
 
     /// True when `a` and `b` cannot constrain each other: they read different bytes and neither
