@@ -76,8 +76,8 @@ extension DecisionTrie {
 
     /// How a new exclusive filter relates to an installed one of another app on the packets both
     /// may match.
-    public struct Collision: Sendable {
-        public enum Kind: Sendable {
+    struct Collision: Sendable {
+        enum Kind: Sendable {
             /// The new filter ranks higher, so it would take those packets.
             case wouldSteal
             /// The installed filter ranks higher and keeps them.
@@ -86,16 +86,16 @@ extension DecisionTrie {
             case tie
         }
 
-        public let kind: Kind
-        public let other: FilterID
+        let kind: Kind
+        let other: FilterID
         /// Specificity of the new filter's path and of the installed path that collide.
-        public let specificity: Int
-        public let otherSpecificity: Int
+        let specificity: Int
+        let otherSpecificity: Int
     }
 
     /// Every collision of an exclusive filter of `app` at `priority` with installed exclusive
     /// filters of other apps (one per colliding filter, the worst kind first: tie, steal, lose).
-    public func collisions(app: String, priority: Int, paths: [FilterPath]) -> [Collision] {
+    func collisions(app: String, priority: Int, paths: [FilterPath]) -> [Collision] {
         var worst: [Int32: Collision] = [:]
         let severity = { (kind: Collision.Kind) in kind == .tie ? 2 : kind == .wouldSteal ? 1 : 0 }
         for path in paths {
@@ -117,7 +117,7 @@ extension DecisionTrie {
     }
 
     /// The error for a collision the installer has no right to.
-    public func refusal(
+    func refusal(
         for collision: Collision, name: String, app: String, priority: Int, paths: [FilterPath]
     ) -> TrieError {
         let other = filters[Int(collision.other.rawValue)]!

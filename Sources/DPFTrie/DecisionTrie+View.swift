@@ -49,7 +49,4 @@ extension DecisionTrie {
             accepts: acceptViews.sorted { ($0.filter, $0.specificity) < ($1.filter, $1.specificity) },
             groups: groupViews.sorted { $0.key < $1.key })
     }
-
-    /// The install sequence of a filter: the final tie-break of the delivery rule.
-    public func sequence(of id: FilterID) -> UInt64? { filter(id)?.sequence }
 }

@@ -3,6 +3,8 @@ import DPFWire
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// Identifies an installed filter.

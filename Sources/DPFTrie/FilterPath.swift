@@ -8,10 +8,6 @@ public struct FilterPath: Sendable, Hashable {
     /// rule prefers the most specific match.
     public let specificity: Int
 
-    public init(literals: [Literal]) {
-        self.init(sortedLiterals: literals.sorted())
-    }
-
     init(sortedLiterals literals: [Literal]) {
         self.literals = literals
         // Sorted literals keep each field's literals adjacent: OR their masks, count the bits.
@@ -99,7 +95,8 @@ public enum PathExpansion {
             kept.removeAll { implies(literal, $0) }
             kept.append(literal)
         }
-        return kept.sorted()
+        // Already sorted: literals are appended in sorted order and removals keep the order.
+        return kept
     }
 
     /// True when `a` and `b` cannot constrain each other: they read different bytes and neither
@@ -121,7 +118,7 @@ public enum PathExpansion {
     }
 
     /// `a` and `b` cannot both hold (sound, not complete: `false` means "not proven").
-    public static func contradicts(_ a: Literal, _ b: Literal) -> Bool {
+    static func contradicts(_ a: Literal, _ b: Literal) -> Bool {
         if independent(a, b) { return false }
         switch (a.isNegated, b.isNegated) {
         case (false, false):

@@ -9,9 +9,9 @@ public struct OpenAddressingTable: Sendable {
     public private(set) var count = 0
     private var shift: UInt32
 
-    public init(minimumCapacity: Int = 4) {
-        var capacity = 4
-        while capacity < 2 * minimumCapacity { capacity *= 2 }
+    /// An empty table of eight slots (four entries before it grows).
+    public init() {
+        let capacity = 8
         keys = Array(repeating: 0, count: capacity)
         values = Array(repeating: OpenAddressingTable.empty, count: capacity)
         shift = UInt32(64 - capacity.trailingZeroBitCount)

@@ -2,7 +2,6 @@ import DPFFilter
 
 /// A filter of a filter set that could not be installed, with where it was written.
 public struct TrieBuildError: Error, Sendable, CustomStringConvertible {
-    public let filter: String
     /// `file:line:col` of the filter.
     public let origin: String
     public let error: TrieError
@@ -44,7 +43,7 @@ public enum TrieBuilder {
                     name: filter.name, app: app.name, priority: app.priority, isTap: app.isTap,
                     tree: filter.tree, paths: paths)
             } catch {
-                errors.append(TrieBuildError(filter: filter.name, origin: filter.origin, error: error))
+                errors.append(TrieBuildError(origin: filter.origin, error: error))
             }
         }
         return (trie, errors)

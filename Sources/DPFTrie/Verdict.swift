@@ -36,13 +36,9 @@ enum DeliveryRank {
 }
 
 extension DecisionTrie {
-    /// The verdict the delivery rule gives when every installed filter's paths are evaluated one by
-    /// one with the reference evaluator: the oracle the trie walker is tested against.
-    public func referenceVerdict(for packet: Packet) -> Verdict {
-        referenceVerdicts(for: [packet])[0]
-    }
-
-    /// `referenceVerdict(for:)` for many packets, expanding every filter's paths once.
+    /// The verdicts the delivery rule gives when every installed filter's paths are evaluated one
+    /// by one with the reference evaluator (each filter's paths expanded once for all the packets):
+    /// the oracle the trie walker is tested against.
     public func referenceVerdicts(for packets: [Packet]) -> [Verdict] {
         let delivery = ReferenceDelivery(self)
         return packets.map { delivery.verdict(for: $0) }
