@@ -24,7 +24,7 @@ let benchmarks: @Sendable () -> Void = {
         let compiled = try! Lowering.lower(try! workload.trie())
         let interpreter = Interpreter(try! Verifier.verify(compiled))
         print(
-            "\(count) port filters: \(compiled.byteCount) program bytes, \(Double(compiled.byteCount * 10 / count) / 10) per filter"
+            "\(count) port filters: \(compiled.byteCount) program bytes, \((Double(compiled.byteCount) / Double(count) * 10).rounded() / 10) per filter"
         )
         // Result buffers are allocated once; the batch entry point writes into them.
         let batch = PacketBatch(workload.packets)
