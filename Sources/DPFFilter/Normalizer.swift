@@ -25,18 +25,16 @@ public enum Normalizer {
         case .not(let child):
             return .negation(simplify(child, facts: facts))
         case .or(let children):
-            var kept: [FilterTree] = []
+            var kept = UniqueTrees()
             for child in children {
                 let simplified = simplify(child, facts: facts)
                 if case .or(let grandchildren) = simplified {
-                    for grandchild in grandchildren where !kept.contains(grandchild) {
-                        kept.append(grandchild)
-                    }
-                } else if !kept.contains(simplified) {
+                    for grandchild in grandchildren { kept.append(grandchild) }
+                } else {
                     kept.append(simplified)
                 }
             }
-            return .any(kept)
+            return .any(kept.trees)
         case .and(let children):
             return simplifyConjunction(children, facts: facts)
         }
@@ -67,18 +65,16 @@ public enum Normalizer {
             }
             guard let kept = reduce(atoms.sorted()) else { return .reject }
             let known = facts + kept
-            var simplifiedCompounds: [FilterTree] = []
+            var simplifiedCompounds = UniqueTrees()
             var changed = false
             for compound in compounds {
                 let simplified = simplify(compound, facts: known)
                 if simplified == .reject { return .reject }
                 if simplified != compound { changed = true }
-                if simplified != .accept && !simplifiedCompounds.contains(simplified) {
-                    simplifiedCompounds.append(simplified)
-                }
+                if simplified != .accept { simplifiedCompounds.append(simplified) }
             }
-            let next = kept.map(FilterTree.atom) + simplifiedCompounds
-            if let distributed = distribute(atoms: kept, compounds: simplifiedCompounds, facts: facts) {
+            let next = kept.map(FilterTree.atom) + simplifiedCompounds.trees
+            if let distributed = distribute(atoms: kept, compounds: simplifiedCompounds.trees, facts: facts) {
                 return distributed
             }
             if !changed || next == pending { return .all(next) }
@@ -219,5 +215,15 @@ public enum Normalizer {
         if let excluded = known.excluded, tested.low == excluded, tested.high == excluded { return false }
         if known.low >= tested.low && known.high <= tested.high { return true }
         return nil
+    }
+}
+
+/// Trees in first-seen order without duplicates; a hash set keeps long chains linear.
+private struct UniqueTrees {
+    private(set) var trees: [FilterTree] = []
+    private var seen: Set<FilterTree> = []
+
+    mutating func append(_ tree: FilterTree) {
+        if seen.insert(tree).inserted { trees.append(tree) }
     }
 }

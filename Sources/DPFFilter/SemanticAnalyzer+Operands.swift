@@ -78,13 +78,23 @@ extension SemanticAnalyzer {
         case .tcp, .udp, .icmp4, .icmp6:
             accesses = guards.transportAccesses(field.header, vlanDepth: vlanDepth)
         }
-        guard !accesses.isEmpty else { throw unavailable("'\(field.name)'", at: range) }
-        return accesses
+        return try checkedAccesses(accesses, of: field.header, "'\(field.name)'", at: range)
+    }
+
+    /// No way to reach a network or transport header makes the comparison false (no accesses);
+    /// no way to reach a link-layer header is an error.
+    private mutating func checkedAccesses(
+        _ accesses: [ProtocolGuards.HeaderAccess], of header: Header, _ what: String, at range: SourceRange
+    ) throws(Failure) -> [ProtocolGuards.HeaderAccess] {
+        guard accesses.isEmpty else { return accesses }
+        if header == .eth || header == .vlan { throw unavailable(what, at: range) }
+        _ = impossibleOnLink(what)
+        return []
     }
 
     /// Raw loads follow tcpdump's `proto[...]`: `tcp[]`, `udp[]` and `icmp4[]` read IPv4's first
     /// fragment only; `icmp6[]` reads the header that directly follows the fixed IPv6 header.
-    private func rawAccesses(_ header: Header, at range: SourceRange, name: String) throws(Failure)
+    private mutating func rawAccesses(_ header: Header, at range: SourceRange, name: String) throws(Failure)
         -> [ProtocolGuards.HeaderAccess]
     {
         var accesses: [ProtocolGuards.HeaderAccess] = []
@@ -102,7 +112,6 @@ extension SemanticAnalyzer {
         case .vlan:
             break
         }
-        guard !accesses.isEmpty else { throw unavailable("'\(name)'", at: range) }
-        return accesses
+        return try checkedAccesses(accesses, of: header, "'\(name)'", at: range)
     }
 }

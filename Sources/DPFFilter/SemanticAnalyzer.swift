@@ -17,6 +17,8 @@ public struct SemanticAnalyzer {
     let guards: ProtocolGuards
     let source: SourceFile
     var vlanDepth = 0
+    /// What the filter asked for that this link cannot carry (each made its branch false).
+    var impossibleOnLink: [String] = []
 
     struct Failure: Error {
         let diagnostic: Diagnostic
@@ -110,11 +112,14 @@ public struct SemanticAnalyzer {
                 do {
                     let tree = Normalizer.normalize(try analyzer.translate(expr))
                     if tree == .reject {
+                        let reason =
+                            analyzer.impossibleOnLink.isEmpty
+                            ? "its conditions contradict each other"
+                            : "link type \(linkType.name) cannot carry \(analyzer.impossibleOnLink.joined(separator: ", "))"
                         warnings.append(
                             Diagnostic(
-                                .warning,
-                                "filter '\(name)' never matches: its conditions contradict each other",
-                                at: expr.range, in: source))
+                                .warning, "filter '\(name)' never matches: \(reason)", at: expr.range,
+                                in: source))
                     }
                     let origin = "\(source.name):\(source.location(of: declaration.range.start))"
                     filters.append(Filter(name: name, label: declaration.label, tree: tree, origin: origin))
@@ -152,12 +157,17 @@ public struct SemanticAnalyzer {
 
     mutating func translate(_ expr: Expr) throws(Failure) -> FilterTree {
         switch expr.kind {
-        case .and(let left, let right):
-            let first = try translate(left)
-            return .all([first, try translate(right)])
-        case .or(let left, let right):
-            let first = try translate(left)
-            return .any([first, try translate(right)])
+        case .and(let operands):
+            // In source order: a `vlan` moves what later operands read.
+            var children: [FilterTree] = []
+            children.reserveCapacity(operands.count)
+            for operand in operands { children.append(try translate(operand)) }
+            return .all(children)
+        case .or(let operands):
+            var children: [FilterTree] = []
+            children.reserveCapacity(operands.count)
+            for operand in operands { children.append(try translate(operand)) }
+            return .any(children)
         case .not(let operand):
             return .negation(try translate(operand))
         case .predicate(let name):
@@ -187,16 +197,24 @@ public struct SemanticAnalyzer {
             tree = guards.vlanTag(depth: vlanDepth + 1)
             if tree != nil { vlanDepth += 1 }
         case .arp, .ip4, .ip6:
-            tree = guards.network(header, vlanDepth: vlanDepth)
+            return guards.network(header, vlanDepth: vlanDepth) ?? impossibleOnLink("'\(name)'")
         case .tcp, .udp, .icmp4, .icmp6:
-            tree = guards.transportPredicate(header, vlanDepth: vlanDepth)
+            return guards.transportPredicate(header, vlanDepth: vlanDepth) ?? impossibleOnLink("'\(name)'")
         }
         guard let tree else { throw unavailable("'\(name)'", at: range) }
         return tree
     }
 
+    /// A link-layer header the link lacks entirely (`vlan`, `eth.*` on raw IP): an error, as in libpcap.
     func unavailable(_ what: String, at range: SourceRange) -> Failure {
         failure("\(what) is not available on link type \(linkType.name)", at: range)
+    }
+
+    /// A protocol this link can never carry (`ip6` on raw IPv4): that branch is false, as in
+    /// libpcap, and the filter is flagged if it can then never match.
+    mutating func impossibleOnLink(_ what: String) -> FilterTree {
+        if !impossibleOnLink.contains(what) { impossibleOnLink.append(what) }
+        return .reject
     }
 }
 

@@ -79,8 +79,11 @@ public struct FilterDecl: Sendable, Equatable {
 /// A boolean filter expression.
 public struct Expr: Sendable, Equatable {
     public indirect enum Kind: Sendable, Equatable {
-        case and(Expr, Expr)
-        case or(Expr, Expr)
+        /// Two or more operands, in source order. A chain `a and b and c` is one node, so long
+        /// chains cost no depth; parentheses keep their own node (`a and (b and c)` has two).
+        case and([Expr])
+        /// Two or more operands, in source order, as for `and`.
+        case or([Expr])
         case not(Expr)
         /// A protocol predicate such as `tcp` or `vlan`.
         case predicate(String)

@@ -28,8 +28,8 @@ public enum ASTDumper {
 
     public static func dump(_ expr: Expr) -> String {
         switch expr.kind {
-        case .and(let left, let right): return "(and \(dump(left)) \(dump(right)))"
-        case .or(let left, let right): return "(or \(dump(left)) \(dump(right)))"
+        case .and(let operands): return "(and " + operands.map(dump).joined(separator: " ") + ")"
+        case .or(let operands): return "(or " + operands.map(dump).joined(separator: " ") + ")"
         case .not(let operand): return "(not \(dump(operand)))"
         case .predicate(let name): return name
         case .comparison(let operand, let op, let value):

@@ -49,10 +49,11 @@ public enum ASTPrinter {
     private static func print(_ expr: Expr, context: Precedence) -> String {
         let text: String
         switch expr.kind {
-        case .or(let left, let right):
-            text = print(left, context: .or) + " or " + print(right, context: .and)
-        case .and(let left, let right):
-            text = print(left, context: .and) + " and " + print(right, context: .unary)
+        case .or(let operands):
+            // A nested `or` is parenthesised, so the text parses back to the same nodes.
+            text = operands.map { print($0, context: .and) }.joined(separator: " or ")
+        case .and(let operands):
+            text = operands.map { print($0, context: .unary) }.joined(separator: " and ")
         case .not(let operand):
             text = "not " + print(operand, context: .unary)
         case .predicate(let name):

@@ -35,6 +35,10 @@ public struct Lexer {
         position += 1
         switch byte {
         case UInt8(ascii: "\n"): return make(.newline, from: start)
+        case UInt8(ascii: "\r"):
+            // CRLF and a lone CR (old Mac line ends) both end a line.
+            if peek() == UInt8(ascii: "\n") { position += 1 }
+            return make(.newline, from: start)
         case UInt8(ascii: "("): return make(.leftParen, from: start)
         case UInt8(ascii: ")"): return make(.rightParen, from: start)
         case UInt8(ascii: "{"): return make(.leftBrace, from: start)
@@ -107,10 +111,10 @@ public struct Lexer {
 
     private mutating func skipBlanksAndComments() {
         while let byte = peek() {
-            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") {
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
                 position += 1
             } else if byte == UInt8(ascii: "#") {
-                while let next = peek(), next != UInt8(ascii: "\n") { position += 1 }
+                while let next = peek(), next != UInt8(ascii: "\n"), next != UInt8(ascii: "\r") { position += 1 }
             } else {
                 return
             }
@@ -134,7 +138,14 @@ public struct Lexer {
     /// `name:` followed by something that cannot continue an address is a label.
     private mutating func lexWord(from start: Int) -> Token {
         let startsIdentifier = peek().map { Lexer.isWordByte($0) && !($0 >= 48 && $0 <= 57) } ?? false
-        while let byte = peek(), Lexer.isWordByte(byte) { position += 1 }
+        while let byte = peek() {
+            // Names may hold '-' between word characters (`app web-frontend`).
+            let isInnerHyphen =
+                byte == UInt8(ascii: "-") && startsIdentifier && position > start
+                && peek(1).map(Lexer.isWordByte) == true
+            guard Lexer.isWordByte(byte) || isInnerHyphen else { break }
+            position += 1
+        }
         if startsIdentifier, bracketDepth == 0, peek() == UInt8(ascii: ":"),
             !continuesAddress(at: position + 1)
         {
@@ -184,7 +195,7 @@ public struct Lexer {
                 }
                 position += 1
                 contents.append(escaped)
-            case UInt8(ascii: "\n"):
+            case UInt8(ascii: "\n"), UInt8(ascii: "\r"):
                 position -= 1
                 return make(
                     .invalid, from: start,

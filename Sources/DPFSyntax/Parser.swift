@@ -13,12 +13,17 @@ public struct Parser {
     public static let maximumPriority = 65535
     /// Deeper nesting is refused rather than risking the stack on hostile input.
     public static let maximumNesting = 200
+    /// The most `and`/`or` operators one filter may join. Chains cost no stack (they are n-ary
+    /// nodes), but later stages do work per term, so a runaway filter is refused up front.
+    public static let maximumTerms = 1_000
 
     private let source: SourceFile
     private let tokens: [Token]
     private var index = 0
     private var parenDepth = 0
     private var nesting = 0
+    /// `and`/`or` operators in the filter being parsed.
+    private var terms = 0
     private(set) var diagnostics: [Diagnostic] = []
 
     struct Failure: Error {}
@@ -257,6 +262,7 @@ public struct Parser {
     }
 
     private mutating func parseFilter() throws(Failure) -> FilterDecl {
+        terms = 0
         var label: Token?
         if current.kind == .label {
             label = advance()
@@ -291,21 +297,39 @@ public struct Parser {
         if nesting > Parser.maximumNesting {
             try fail("expression nested too deeply (more than \(Parser.maximumNesting) levels)")
         }
-        var left = try parseConjunction()
+        var operands = [try parseConjunction()]
         while continues(with: [.orOr], keyword: "or") {
-            let right = try parseConjunction()
-            left = Expr(.or(left, right), range: left.range.union(right.range))
+            try countTerm()
+            operands.append(try parseConjunction())
         }
-        return left
+        return chain(operands, Expr.Kind.or)
     }
 
     private mutating func parseConjunction() throws(Failure) -> Expr {
-        var left = try parseUnary()
+        var operands = [try parseUnary()]
         while continues(with: [.andAnd], keyword: "and") {
-            let right = try parseUnary()
-            left = Expr(.and(left, right), range: left.range.union(right.range))
+            try countTerm()
+            operands.append(try parseUnary())
         }
-        return left
+        return chain(operands, Expr.Kind.and)
+    }
+
+    /// One operand as itself, several as one n-ary node spanning them all.
+    private func chain(_ operands: [Expr], _ kind: ([Expr]) -> Expr.Kind) -> Expr {
+        guard operands.count > 1, let first = operands.first, let last = operands.last else {
+            return operands[0]
+        }
+        return Expr(kind(operands), range: first.range.union(last.range))
+    }
+
+    /// Counts the operators of the filter being parsed; beyond `maximumTerms` the filter is refused.
+    private mutating func countTerm() throws(Failure) {
+        terms += 1
+        if terms > Parser.maximumTerms {
+            try fail(
+                "filter too large: more than \(Parser.maximumTerms) 'and'/'or' terms; split it into several filters",
+                at: tokens[index - 1].range)
+        }
     }
 
     /// Consumes a binary operator if one follows, possibly at the start of the next line; also skips

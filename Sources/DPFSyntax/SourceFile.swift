@@ -1,15 +1,24 @@
 /// The text of one filter file (or command-line expression) and the index that maps byte offsets
 /// to lines and columns. Bytes need not be valid UTF-8: the lexer reports what it cannot read.
+/// Lines end with LF, CRLF or a lone CR; a leading UTF-8 byte-order mark is dropped.
 public struct SourceFile: Sendable, Equatable {
     public let name: String
     public let bytes: [UInt8]
     private let lineStarts: [Int]
 
+    static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+
     public init(name: String, bytes: [UInt8]) {
         self.name = name
-        self.bytes = bytes
+        self.bytes = bytes.starts(with: SourceFile.byteOrderMark) ? Array(bytes.dropFirst(3)) : bytes
         var starts = [0]
-        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") { starts.append(index + 1) }
+        let text = self.bytes
+        for (index, byte) in text.enumerated() {
+            let endsLine =
+                byte == UInt8(ascii: "\n")
+                || (byte == UInt8(ascii: "\r") && (index + 1 == text.count || text[index + 1] != UInt8(ascii: "\n")))
+            if endsLine { starts.append(index + 1) }
+        }
         lineStarts = starts
     }
 

@@ -57,9 +57,14 @@ public struct RandomASTs {
         if depth == 0 || generator.chance(0.25) { return leaf() }
         switch Int.random(in: 0..<3, using: &generator) {
         case 0: return Expr(.not(expression(depth: depth - 1)))
-        case 1: return Expr(.and(expression(depth: depth - 1), expression(depth: depth - 1)))
-        default: return Expr(.or(expression(depth: depth - 1), expression(depth: depth - 1)))
+        case 1: return Expr(.and(operands(depth: depth - 1)))
+        default: return Expr(.or(operands(depth: depth - 1)))
         }
+    }
+
+    /// Two or three operands of an n-ary `and`/`or`.
+    private mutating func operands(depth: Int) -> [Expr] {
+        (0..<Int.random(in: 2...4, using: &generator)).map { _ in expression(depth: depth) }
     }
 
     private mutating func leaf() -> Expr {

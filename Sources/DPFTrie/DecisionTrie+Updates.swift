@@ -27,7 +27,7 @@ extension DecisionTrie {
         } catch {
             throw TrieError(
                 .tooManyPaths,
-                "filter '\(name)' expands to more than \(PathExpansion.maximumPaths) alternatives (\(error.paths) or more); split it into several filters"
+                "filter '\(name)' expands to more than \(PathExpansion.maximumPaths) alternatives once its 'or's are multiplied out; test lists of values as ranges or prefixes, or split the filter"
             )
         }
     }

@@ -15,6 +15,10 @@ public struct Literal: Sendable, Hashable, Comparable {
         TestKey(base: atom.base, offset: atom.offset, width: atom.width, mask: atom.mask)
     }
 
+    /// The bytes this literal reads: literals that may constrain each other (apart from
+    /// bytes-captured tests) read the same bytes, and canonical order keeps them adjacent.
+    var bytes: LoadedBytes { LoadedBytes(base: atom.base, offset: atom.offset, width: atom.width) }
+
     /// A positive equality, the kind a hash fan-out dispatches on.
     public var isEquality: Bool { !isNegated && atom.relation == .equal }
 
@@ -37,5 +41,17 @@ public struct TestKey: Sendable, Hashable, Comparable {
     public static func < (lhs: TestKey, rhs: TestKey) -> Bool {
         if lhs.base != rhs.base { return lhs.base < rhs.base }
         return (lhs.offset, lhs.width, lhs.mask) < (rhs.offset, rhs.width, rhs.mask)
+    }
+}
+
+/// Where a literal loads from, without its mask: the prefix of `TestKey`'s order.
+struct LoadedBytes: Hashable, Comparable {
+    var base: HeaderBase
+    var offset: Int
+    var width: Int
+
+    static func < (lhs: LoadedBytes, rhs: LoadedBytes) -> Bool {
+        if lhs.base != rhs.base { return lhs.base < rhs.base }
+        return (lhs.offset, lhs.width) < (rhs.offset, rhs.width)
     }
 }

@@ -225,11 +225,8 @@ import Testing
             source: "app a { vlan }", expected: "1:9: error: 'vlan' is not available on link type linux-sll",
             linkType: .linuxCooked),
         Case(
-            source: "app a { arp }", expected: "1:9: error: 'arp' is not available on link type ipv4",
-            linkType: .ipv4),
-        Case(
-            source: "app a { tcp[0:2] == 1 }",
-            expected: "1:9: error: 'tcp[0:2]' is not available on link type ipv6", linkType: .ipv6),
+            source: "app a { eth[0:2] == 1 or ip4 }",
+            expected: "1:9: error: 'eth[0:2]' is not available on link type ipv4", linkType: .ipv4),
         Case(
             source: "app a { eth }", expected: "1:9: error: 'eth' is not available on link type raw",
             linkType: .raw),
@@ -275,5 +272,22 @@ import Testing
                 "2:5: warning: filter 'a.y' never matches: its conditions contradict each other",
             ])
         #expect(analysis.filterSet.apps[0].filters.map(\.tree) == [.reject, .reject])
+    }
+
+    /// As in libpcap, a protocol the link cannot carry makes its branch false (`ip6` on an IPv4
+    /// link); only link-layer headers the link lacks are errors (above).
+    @Test func protocolsTheLinkCannotCarryAreFalse() throws {
+        let raw6 = try FrontEnd.compile("app a { icmp4 or icmp6 }", linkType: .ipv6)
+        #expect(raw6.warnings.isEmpty)
+        #expect(raw6.filterSet.apps[0].filters[0].tree == (try FrontEnd.tree("icmp6", linkType: .ipv6)))
+
+        let analysis = try FrontEnd.compile(
+            "app a { x: arp\n y: tcp[0:2] == 1 and ip4.src in 10.0.0.0/8\n z: not ip4 }", linkType: .ipv6)
+        #expect(
+            analysis.warnings.map(FrontEnd.format) == [
+                "1:12: warning: filter 'a.x' never matches: link type ipv6 cannot carry 'arp'",
+                "2:5: warning: filter 'a.y' never matches: link type ipv6 cannot carry 'tcp[0:2]', 'ip4.src'",
+            ])
+        #expect(analysis.filterSet.apps[0].filters.map(\.tree) == [.reject, .reject, .accept])
     }
 }

@@ -48,7 +48,9 @@ import Testing
         #expect(try expression("a or b and not c") == "(or a (and b (not c)))")
         #expect(try expression("not a and b") == "(and (not a) b)")
         #expect(try expression("(a or b) and c") == "(and (or a b) c)")
-        #expect(try expression("a and b and c") == "(and (and a b) c)")
+        #expect(try expression("a and b and c") == "(and a b c)")
+        #expect(try expression("a and (b and c) and d") == "(and a (and b c) d)")
+        #expect(try expression("a or b or c and d or e") == "(or a b (and c d) e)")
         #expect(try expression("! a && b || c") == "(or (and (not a) b) c)")
     }
 
