@@ -114,7 +114,9 @@ public struct Lexer {
             if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
                 position += 1
             } else if byte == UInt8(ascii: "#") {
-                while let next = peek(), next != UInt8(ascii: "\n"), next != UInt8(ascii: "\r") { position += 1 }
+                while let next = peek(), next != UInt8(ascii: "\n"), next != UInt8(ascii: "\r") {
+                    position += 1
+                }
             } else {
                 return
             }

@@ -16,7 +16,8 @@ public struct SourceFile: Sendable, Equatable {
         for (index, byte) in text.enumerated() {
             let endsLine =
                 byte == UInt8(ascii: "\n")
-                || (byte == UInt8(ascii: "\r") && (index + 1 == text.count || text[index + 1] != UInt8(ascii: "\n")))
+                || (byte == UInt8(ascii: "\r")
+                    && (index + 1 == text.count || text[index + 1] != UInt8(ascii: "\n")))
             if endsLine { starts.append(index + 1) }
         }
         lineStarts = starts
