@@ -15,13 +15,37 @@ public final class Console: Sendable {
 
     private let sink: Sink
     private let captured = Mutex((standardOutput: "", standardError: ""))
+    private let capturedErrorIsTerminal: Bool
+    /// How often a long-running command refreshes its progress line.
+    public let progressInterval: Duration
 
-    private init(sink: Sink) { self.sink = sink }
+    private init(
+        sink: Sink, standardErrorIsTerminal: Bool = false, progressInterval: Duration = .milliseconds(500)
+    ) {
+        self.sink = sink
+        self.capturedErrorIsTerminal = standardErrorIsTerminal
+        self.progressInterval = progressInterval
+    }
 
     public static let standard = Console(sink: .standardStreams)
 
-    /// A console that keeps everything written, for tests.
-    public static func capturing() -> Console { Console(sink: .buffer) }
+    /// A console that keeps everything written, for tests; it can pretend its stderr is a
+    /// terminal, so that progress lines are written (and kept) too.
+    public static func capturing(
+        standardErrorIsTerminal: Bool = false, progressInterval: Duration = .milliseconds(500)
+    ) -> Console {
+        Console(
+            sink: .buffer, standardErrorIsTerminal: standardErrorIsTerminal,
+            progressInterval: progressInterval)
+    }
+
+    /// True when stderr is a terminal someone watches: only then do commands show progress.
+    public var standardErrorIsTerminal: Bool {
+        switch sink {
+        case .standardStreams: return isatty(STDERR_FILENO) != 0
+        case .buffer: return capturedErrorIsTerminal
+        }
+    }
 
     /// The console commands write to; tests bind their own.
     @TaskLocal public static var current: Console = .standard
@@ -51,12 +75,12 @@ public final class Console: Sendable {
         }
     }
 
-    public func err(_ text: String) {
+    public func err(_ text: String, terminator: String = "\n") {
         switch sink {
         case .standardStreams:
-            Console.write(text + "\n", to: STDERR_FILENO)
+            Console.write(text + terminator, to: STDERR_FILENO)
         case .buffer:
-            captured.withLock { $0.standardError += text + "\n" }
+            captured.withLock { $0.standardError += text + terminator }
         }
     }
 }
