@@ -166,6 +166,7 @@ struct BenchCommand: ParsableCommand {
                         nanosecondsPerPacket: timings.sorted()[timings.count / 2]))
             }
         }
+        progress.clear()
         report(results, packets: packetCount)
     }
 
@@ -249,7 +250,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func format(_ value: Double) -> String {
-        value >= 1_000 ? String(Int(value.rounded())) : String(BenchCommand.rounded(value))
+        value >= 100 ? String(Int(value.rounded())) : String(BenchCommand.rounded(value))
     }
 
 }

@@ -14,7 +14,7 @@ public final class Console: Sendable {
     }
 
     private let sink: Sink
-    private let captured = Mutex((standardOutput: "", standardError: ""))
+    private let captured = Mutex((standardOutput: "", standardError: "", transcript: ""))
     private let capturedErrorIsTerminal: Bool
     /// How often a long-running command refreshes its progress line.
     public let progressInterval: Duration
@@ -52,13 +52,18 @@ public final class Console: Sendable {
 
     public var standardOutput: String { captured.withLock { $0.standardOutput } }
     public var standardError: String { captured.withLock { $0.standardError } }
+    /// Both streams interleaved in the order written, as a terminal would show them.
+    public var transcript: String { captured.withLock { $0.transcript } }
 
     public func out(_ text: String, terminator: String = "\n") {
         switch sink {
         case .standardStreams:
             Console.write(text + terminator, to: STDOUT_FILENO)
         case .buffer:
-            captured.withLock { $0.standardOutput += text + terminator }
+            captured.withLock {
+                $0.standardOutput += text + terminator
+                $0.transcript += text + terminator
+            }
         }
     }
 
@@ -80,7 +85,10 @@ public final class Console: Sendable {
         case .standardStreams:
             Console.write(text + terminator, to: STDERR_FILENO)
         case .buffer:
-            captured.withLock { $0.standardError += text + terminator }
+            captured.withLock {
+                $0.standardError += text + terminator
+                $0.transcript += text + terminator
+            }
         }
     }
 }

@@ -125,8 +125,10 @@ import Testing
         {
             #expect(run.err.contains("\rbench: \(text) (\(step + 1)/4)"), "\(run.err.debugDescription)")
         }
-        // The line is wiped at the end: the last thing on stderr is a carriage return.
+        // The line is wiped at the end: the last thing on stderr is a carriage return, and it comes
+        // before the table.
         #expect(run.err.hasSuffix("\r"), "\(run.err.debugDescription)")
+        #expect(terminal.transcript.hasSuffix("\r" + run.out), "\(terminal.transcript.debugDescription)")
         #expect(!run.out.contains("\r"))
 
         let piped = bench([])
@@ -327,6 +329,7 @@ import Testing
         #expect(run.err.contains("\rreplay: 1,024 packets…"), "\(run.err.debugDescription)")
         #expect(run.err.contains("\rreplay: 2,048 packets…"), "\(run.err.debugDescription)")
         #expect(run.err.hasSuffix("\r"))
+        #expect(terminal.transcript.hasSuffix("\r" + run.out), "\(terminal.transcript.debugDescription)")
         let piped = dpf(
             ["replay", capture, "--filters", example("dns.dpf")],
             console: .capturing(standardErrorIsTerminal: false, progressInterval: .zero))
