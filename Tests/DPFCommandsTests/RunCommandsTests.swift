@@ -71,6 +71,7 @@ import Testing
         (["--filters", "1,,2"], "--filters has an empty entry"),
         (["--filters", "1,"], "--filters has an empty entry"),
         (["--filters", "10,1,10"], "--filters lists 10 twice"),
+        (["--filters", "10,010"], "--filters lists 10 twice"),
         (["--engines", ""], "--engines needs at least one engine"),
         (["--engines", "trie,,bytecode"], "--engines has an empty entry"),
         (["--engines", "trie,bytecode,trie"], "--engines lists trie twice"),
