@@ -6,6 +6,7 @@ import DPFFilter
 import DPFTrie
 import DPFWire
 import DPFWorkloads
+import Foundation
 
 /// `dpf bench`: every engine on the same workload and packets, in one run.
 struct BenchCommand: ParsableCommand {
@@ -31,21 +32,40 @@ struct BenchCommand: ParsableCommand {
         case handwritten
     }
 
-    @Option(help: "Filter counts, comma-separated.", transform: BenchCommand.parseCounts)
-    var filters: [Int] = [1, 10, 100, 1_000, 10_000]
+    static let defaultCounts = [1, 10, 100, 1_000, 10_000]
+    /// The ports workload gives app i port 1024+i and misses go up to 1,000 ports above the last.
+    static let countRange = 1...60_000
+    static let repeatsRange = 1...1_000
+    static let longestRun = 60.0
+
+    // ArgumentParser shows no default for options parsed with a transform, so these two say theirs.
+    @Option(
+        help: ArgumentHelp(
+            "Filter counts, comma-separated, each in \(countRange.lowerBound)...\(countRange.upperBound). (default: \(defaultCounts.map(String.init).joined(separator: ",")))",
+            valueName: "n,n,..."),
+        transform: BenchCommand.parseCounts)
+    var filters: [Int] = defaultCounts
 
     @Option(
-        help: "Engines, comma-separated: \(Engine.allCases.map(\.rawValue).joined(separator: ", ")).",
+        help: ArgumentHelp(
+            "Engines, comma-separated, from: \(Engine.allCases.map(\.rawValue).joined(separator: ", ")). (default: \(Engine.allCases.map(\.rawValue).joined(separator: ",")))",
+            valueName: "engine,..."),
         transform: BenchCommand.parseEngines)
     var engines: [Engine] = Engine.allCases
 
     @Option(help: "Workload (only 'ports' so far).")
     var workload = "ports"
 
-    @Option(help: "Runs per measurement; the median is reported.")
+    @Option(
+        help:
+            "Runs per measurement, \(repeatsRange.lowerBound)...\(repeatsRange.upperBound); the median is reported."
+    )
     var repeats = 5
 
-    @Option(name: .customLong("min-time"), help: "Seconds each run lasts at least.")
+    @Option(
+        name: .customLong("min-time"),
+        help: ArgumentHelp(
+            "Seconds each run lasts at least, above 0 and at most \(Int(longestRun)).", valueName: "seconds"))
     var minimumTime = 0.05
 
     @Flag(help: "Print one JSON object instead of a table.")
@@ -55,23 +75,54 @@ struct BenchCommand: ParsableCommand {
         guard workload == "ports" else {
             throw ValidationError("unknown workload '\(workload)'; available: ports")
         }
-        guard repeats >= 1, minimumTime > 0 else {
-            throw ValidationError("--repeats and --min-time must be positive")
+        guard BenchCommand.repeatsRange.contains(repeats) else {
+            throw ValidationError(
+                "--repeats must be in \(BenchCommand.repeatsRange.lowerBound)...\(BenchCommand.repeatsRange.upperBound), not \(repeats)"
+            )
         }
+        // Written so that NaN fails too; infinities and huge values would overflow the deadline.
+        guard minimumTime > 0 && minimumTime <= BenchCommand.longestRun else {
+            throw ValidationError(
+                "--min-time must be a number of seconds above 0 and at most \(Int(BenchCommand.longestRun)), not \(minimumTime)"
+            )
+        }
+    }
+
+    /// The comma-separated entries of a list option: none empty, no repeats.
+    static func entries(_ text: String, option: String, what: String) throws -> [String] {
+        guard !text.isEmpty else { throw ValidationError("\(option) needs at least one \(what)") }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        if parts.contains(where: \.isEmpty) {
+            throw ValidationError(
+                "\(option) has an empty entry in '\(text)'; separate \(what)s with single commas")
+        }
+        var seen: Set<String> = []
+        for part in parts where !seen.insert(part).inserted {
+            throw ValidationError("\(option) lists \(part) twice")
+        }
+        return parts
     }
 
     static func parseCounts(_ text: String) throws -> [Int] {
-        try text.split(separator: ",").map { part in
-            guard let count = Int(part), count >= 1, count <= 60_000 else {
-                throw ValidationError("'\(part)' is not a filter count in 1...60000")
+        let counts = try entries(text, option: "--filters", what: "filter count").map { part in
+            guard let count = Int(part), countRange.contains(count) else {
+                throw ValidationError(
+                    "'\(part)' is not a filter count in \(countRange.lowerBound)...\(countRange.upperBound)")
             }
             return count
         }
+        // "10,010" names one count twice.
+        if let repeated = counts.first(where: { count in counts.filter { $0 == count }.count > 1 }) {
+            throw ValidationError("--filters lists \(repeated) twice")
+        }
+        return counts
     }
 
     static func parseEngines(_ text: String) throws -> [Engine] {
-        try text.split(separator: ",").map { part in
-            guard let engine = Engine(rawValue: String(part)) else {
+        try entries(text, option: "--engines", what: "engine").map { part in
+            guard let engine = Engine(rawValue: part) else {
                 throw ValidationError(
                     "unknown engine '\(part)'; expected one of \(Engine.allCases.map(\.rawValue).joined(separator: ", "))"
                 )
@@ -87,14 +138,27 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if _isDebugAssertConfiguration() {
+            Console.current.err(
+                "dpf: warning: this is a debug build; its timings are not representative (build with -c release)"
+            )
+        }
+        let progress = ProgressLine()
+        defer { progress.clear() }
+        let steps = filters.count * engines.count
+        var step = 0
         var results: [Result] = []
         var packetCount = 0
         for count in filters {
+            let filtersText = count == 1 ? "1 filter" : "\(count) filters"
+            progress.show("bench: \(filtersText): building the engines, checking they agree")
             let workload = try PortsWorkload(filters: count)
             packetCount = workload.packets.count
             let runners = try BenchRunners(workload, engines: engines)
             try runners.checkAgreement()
             for runner in runners.all {
+                step += 1
+                progress.show("bench: \(runner.engine.rawValue) \(filtersText) (\(step)/\(steps))")
                 let timings = (0..<repeats).map { _ in measure(runner.run, packets: workload.packets.count) }
                 results.append(
                     Result(
@@ -102,6 +166,7 @@ struct BenchCommand: ParsableCommand {
                         nanosecondsPerPacket: timings.sorted()[timings.count / 2]))
             }
         }
+        progress.clear()
         report(results, packets: packetCount)
     }
 
@@ -134,14 +199,14 @@ struct BenchCommand: ParsableCommand {
                 JSONValue.object([
                     ("engine", .string(result.engine.rawValue)), ("workload", .string(workload)),
                     ("filters", .int(result.filters)),
-                    ("ns_per_packet", .string(format(result.nanosecondsPerPacket))),
-                    ("mpps", .string(format(1_000 / result.nanosecondsPerPacket))),
+                    ("ns_per_packet", .double(BenchCommand.rounded(result.nanosecondsPerPacket))),
+                    ("mpps", .double(BenchCommand.rounded(1_000 / result.nanosecondsPerPacket))),
                 ])
             }
             console.out(
                 JSONValue.object([
                     ("workload", .string(workload)), ("packets", .int(packets)),
-                    ("hit_ratio", .string(format(PortsWorkload.hitRatio))),
+                    ("hit_ratio", .double(PortsWorkload.hitRatio)),
                     ("repeats", .int(repeats)), ("results", .array(rows)),
                 ]).serialized())
             return
@@ -171,9 +236,21 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    /// `value` rounded to `digits` significant digits: timings are not more precise than that.
+    static func rounded(_ value: Double, digits: Int = 4) -> Double {
+        guard value.isFinite, value != 0 else { return value }
+        let scale = digits - 1 - Int(log10(abs(value)).rounded(.down))
+        // Dividing by an exact power of ten gives the double nearest the decimal, which prints short.
+        if scale >= 0 {
+            let power = pow(10, Double(min(scale, 22)))
+            return (value * power).rounded() / power
+        }
+        let power = pow(10, Double(-scale))
+        return (value / power).rounded() * power
+    }
+
     private func format(_ value: Double) -> String {
-        let rounded = (value * 100).rounded() / 100
-        return value >= 100 ? String(Int(value.rounded())) : String(rounded)
+        value >= 100 ? String(Int(value.rounded())) : String(BenchCommand.rounded(value))
     }
 
 }

@@ -14,27 +14,56 @@ public final class Console: Sendable {
     }
 
     private let sink: Sink
-    private let captured = Mutex((standardOutput: "", standardError: ""))
+    private let captured = Mutex((standardOutput: "", standardError: "", transcript: ""))
+    private let capturedErrorIsTerminal: Bool
+    /// How often a long-running command refreshes its progress line.
+    public let progressInterval: Duration
 
-    private init(sink: Sink) { self.sink = sink }
+    private init(
+        sink: Sink, standardErrorIsTerminal: Bool = false, progressInterval: Duration = .milliseconds(500)
+    ) {
+        self.sink = sink
+        self.capturedErrorIsTerminal = standardErrorIsTerminal
+        self.progressInterval = progressInterval
+    }
 
     public static let standard = Console(sink: .standardStreams)
 
-    /// A console that keeps everything written, for tests.
-    public static func capturing() -> Console { Console(sink: .buffer) }
+    /// A console that keeps everything written, for tests; it can pretend its stderr is a
+    /// terminal, so that progress lines are written (and kept) too.
+    public static func capturing(
+        standardErrorIsTerminal: Bool = false, progressInterval: Duration = .milliseconds(500)
+    ) -> Console {
+        Console(
+            sink: .buffer, standardErrorIsTerminal: standardErrorIsTerminal,
+            progressInterval: progressInterval)
+    }
+
+    /// True when stderr is a terminal someone watches: only then do commands show progress.
+    public var standardErrorIsTerminal: Bool {
+        switch sink {
+        case .standardStreams: return isatty(STDERR_FILENO) != 0
+        case .buffer: return capturedErrorIsTerminal
+        }
+    }
 
     /// The console commands write to; tests bind their own.
     @TaskLocal public static var current: Console = .standard
 
     public var standardOutput: String { captured.withLock { $0.standardOutput } }
     public var standardError: String { captured.withLock { $0.standardError } }
+    /// Both streams interleaved in the order written, as a terminal would show them.
+    public var transcript: String { captured.withLock { $0.transcript } }
 
     public func out(_ text: String, terminator: String = "\n") {
         switch sink {
         case .standardStreams:
             Console.write(text + terminator, to: STDOUT_FILENO)
         case .buffer:
-            captured.withLock { $0.standardOutput += text + terminator }
+            captured.withLock {
+                $0.standardOutput += text + terminator
+                $0.transcript += text + terminator
+            }
         }
     }
 
@@ -51,12 +80,15 @@ public final class Console: Sendable {
         }
     }
 
-    public func err(_ text: String) {
+    public func err(_ text: String, terminator: String = "\n") {
         switch sink {
         case .standardStreams:
-            Console.write(text + "\n", to: STDERR_FILENO)
+            Console.write(text + terminator, to: STDERR_FILENO)
         case .buffer:
-            captured.withLock { $0.standardError += text + "\n" }
+            captured.withLock {
+                $0.standardError += text + terminator
+                $0.transcript += text + terminator
+            }
         }
     }
 }

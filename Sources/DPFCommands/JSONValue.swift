@@ -3,6 +3,8 @@ enum JSONValue {
     case null
     case bool(Bool)
     case int(Int)
+    /// A JSON number; infinities and NaN, which JSON cannot spell, become `null`.
+    case double(Double)
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
@@ -12,6 +14,7 @@ enum JSONValue {
         case .null: return "null"
         case .bool(let value): return value ? "true" : "false"
         case .int(let value): return String(value)
+        case .double(let value): return value.isFinite ? String(value) : "null"
         case .string(let value): return JSONValue.quote(value)
         case .array(let values): return "[" + values.map { $0.serialized() }.joined(separator: ",") + "]"
         case .object(let members):

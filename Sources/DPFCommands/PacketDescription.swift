@@ -35,11 +35,16 @@ enum PacketDescription {
         -> String
     {
         let value = { (name: String) in view.value(of: name) ?? 0 }
+        // An IPv6 address is bracketed before its port, as in URLs, so the port does not read as
+        // the address's last group: [2001:db8::1]:443.
+        let endpoint = { (address: String, port: String) in
+            network == "ip6" ? "[\(address)]:\(value(port))" : "\(address):\(value(port))"
+        }
         if view.has(.tcp) {
-            return "\(network) tcp \(source):\(value("tcp.sport")) > \(destination):\(value("tcp.dport"))"
+            return "\(network) tcp \(endpoint(source, "tcp.sport")) > \(endpoint(destination, "tcp.dport"))"
         }
         if view.has(.udp) {
-            return "\(network) udp \(source):\(value("udp.sport")) > \(destination):\(value("udp.dport"))"
+            return "\(network) udp \(endpoint(source, "udp.sport")) > \(endpoint(destination, "udp.dport"))"
         }
         if view.has(.icmp4) {
             return "\(network) icmp \(source) > \(destination) type \(value("icmp4.type"))"

@@ -8,36 +8,98 @@ import DPFWire
 import Foundation
 
 /// `dpf replay CAPTURE --filters FILE.dpf... | --program OUT.dpfc [--engine ...] [--json]`: reads a
-/// capture with libpcap and demultiplexes every packet in memory, counting what each app gets.
+/// capture with libpcap and demultiplexes every packet in memory, counting what each app and each
+/// filter gets.
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract:
-            "Demultiplex a capture file through filters (or a compiled .dpfc program) and count deliveries."
+            "Demultiplex a capture file through filters (or a compiled .dpfc program) and count deliveries.",
+        usage: """
+            dpf replay CAPTURE --filters FILE.dpf [--filters FILE.dpf ...] [--engine <engine>] [--per-filter] [--json]
+            dpf replay CAPTURE --program FILE.dpfc [--json]
+            """,
+        discussion: """
+            Options and the capture may come in any order. --filters takes one file per use, or several \
+            separated by commas (--filters web.dpf,dns.dpf); the older form, several .dpf files after one \
+            --filters, still works.
+
+            Counts: 'malformed' packets are records too short for their link-layer header, IP packets on \
+            a raw-IP link whose version is wrong for it, or records claiming more captured bytes than the \
+            packet had; they are still offered to the filters (a load past the captured bytes is false), \
+            so they are counted as delivered or unmatched as well. 'dropped' and 'cancelled' are always 0: \
+            nothing drops a packet before the per-app rings arrive. A capture that breaks off is reported \
+            as far as it was read ('stopped' names the record and libpcap's reason), then the status is 1.
+            """
     )
 
     enum Engine: String, ExpressibleByArgument, CaseIterable {
         case reference, trie, bytecode
     }
 
-    @Argument(help: "A pcap or pcapng capture.")
-    var capture: String
+    @Argument(help: ArgumentHelp("A pcap or pcapng capture, or - for standard input.", valueName: "capture"))
+    var capture: String?
 
-    @Option(name: .customLong("filters"), parsing: .upToNextOption, help: "Filter files (.dpf).")
-    var filterFiles: [String] = []
+    /// Further operands: the older `--filters A.dpf B.dpf` form leaves B.dpf here.
+    @Argument(help: .hidden)
+    var moreOperands: [String] = []
 
-    @Option(help: "A compiled program (dpf compile -o); runs without the compiler.")
+    @Option(
+        name: .customLong("filters"), parsing: .singleValue,
+        help: ArgumentHelp(
+            "A filter file; repeat the option, or separate files with commas.", valueName: "file.dpf"),
+        transform: ReplayCommand.splitFileList)
+    var filterLists: [[String]] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "A compiled program (dpf compile -o); runs without the compiler.", valueName: "file.dpfc"))
     var program: String?
 
-    @Option(help: "Engine: reference, trie or bytecode.")
+    @Option(help: "The engine that demultiplexes.")
     var engine: Engine = .bytecode
+
+    @Flag(help: "Also count per filter in the table (the JSON always has a 'filters' list).")
+    var perFilter = false
 
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    static func splitFileList(_ text: String) throws -> [String] {
+        let files = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard !files.contains(where: \.isEmpty) else {
+            throw ValidationError("--filters has an empty entry in '\(text)'; write --filters FILE.dpf")
+        }
+        return files
+    }
+
+    /// The capture and the filter files, wherever they were written.
+    func operands() throws -> (capture: String, filterFiles: [String]) {
+        let positional = (capture.map { [$0] } ?? []) + moreOperands
+        var filterFiles = filterLists.flatMap { $0 }
+        var captures = positional
+        if !filterFiles.isEmpty {
+            // `--filters A.dpf B.dpf CAPTURE` and `CAPTURE --filters A.dpf B.dpf`: B.dpf is a filter file.
+            filterFiles += positional.filter { $0.hasSuffix(".dpf") }
+            captures = positional.filter { !$0.hasSuffix(".dpf") }
+        }
+        guard let only = captures.first else {
+            throw ValidationError(
+                "missing the capture; write: dpf replay CAPTURE --filters FILE.dpf (or --program FILE.dpfc)")
+        }
+        guard captures.count == 1 else {
+            let quoted = captures.map { "'\($0)'" }
+            throw ValidationError(
+                "one capture at a time: \(quoted.dropLast().joined(separator: ", ")) and \(quoted.last!); write: dpf replay CAPTURE --filters A.dpf --filters B.dpf"
+            )
+        }
+        return (only, filterFiles)
+    }
+
     func validate() throws {
+        let (_, filterFiles) = try operands()
         if program == nil && filterFiles.isEmpty {
-            throw ValidationError("give --filters FILE.dpf... or --program FILE.dpfc")
+            throw ValidationError("give --filters FILE.dpf or --program FILE.dpfc")
         }
         if program != nil && !filterFiles.isEmpty {
             throw ValidationError("give either --filters or --program, not both")
@@ -57,7 +119,30 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
+    /// Where reading stopped before the end of the capture.
+    struct Stop {
+        /// The record that could not be read, counting from 1.
+        let record: Int
+        /// libpcap's reason.
+        let reason: String
+    }
+
+    /// True for a record the filters cannot make sense of: shorter than its link-layer header, an
+    /// IP packet of the wrong version on a raw-IP link, or more bytes captured than the packet had.
+    static func isMalformed(_ packet: Packet) -> Bool {
+        if packet.capturedLength > packet.originalLength { return true }
+        let version = packet.bytes.first.map { $0 >> 4 }
+        switch packet.linkType {
+        case .ethernet, .linuxCooked:
+            return packet.capturedLength < packet.linkType.layout.networkOffset(vlanDepth: 0)
+        case .raw: return version != 4 && version != 6
+        case .ipv4: return version != 4
+        case .ipv6: return version != 6
+        }
+    }
+
     func run() throws {
+        let (capture, filterFiles) = try operands()
         let reader: LibpcapReader
         do {
             reader = try LibpcapReader(path: capture)
@@ -66,13 +151,19 @@ struct ReplayCommand: ParsableCommand {
         }
         guard let linkType = reader.linkType else {
             throw CommandFailure(
-                .badInput, "\(capture): link type \(reader.dataLinkType) is not one DPF demultiplexes")
+                .badInput,
+                "\(capture): link type \(DataLink.describe(dataLinkType: reader.dataLinkType)) is not one DPF demultiplexes"
+            )
         }
-        let demux = try makeDemultiplexer(linkType: linkType)
-        var tallies = [Tally](repeating: Tally(), count: demux.apps.count)
+        let demux = try makeDemultiplexer(linkType: linkType, capture: capture, filterFiles: filterFiles)
+        var appTallies = [Tally](repeating: Tally(), count: demux.apps.count)
+        var filterTallies = [Tally](repeating: Tally(), count: demux.filters.count)
         var packets = 0
         var unmatched = 0
+        var malformed = 0
         var failure: CaptureError?
+        let progress = ProgressLine()
+        defer { progress.clear() }
         while true {
             let packet: Packet?
             do {
@@ -83,34 +174,62 @@ struct ReplayCommand: ParsableCommand {
             }
             guard let packet else { break }
             packets += 1
+            if ReplayCommand.isMalformed(packet) { malformed += 1 }
             let (owner, taps) = demux.deliver(packet)
-            if let owner { tallies[owner].count(packet) } else { unmatched += 1 }
-            for tap in taps { tallies[tap].count(packet) }
+            if let owner {
+                filterTallies[owner].count(packet)
+                appTallies[demux.appOfFilter[owner]].count(packet)
+            } else {
+                unmatched += 1
+            }
+            for tap in taps { filterTallies[tap].count(packet) }
+            for app in Demultiplexer.distinct(taps.lazy.map { demux.appOfFilter[$0] }) {
+                appTallies[app].count(packet)
+            }
+            if packets & 1023 == 0 { progress.showPeriodically("replay: \(packets.grouped) packets…") }
+        }
+        progress.clear()
+        let stop = failure.map { error in
+            let record = reader.recordsRead + 1
+            // The reader's message names the file and the record, which the JSON says apart.
+            var reason = Substring(error.message)
+            let prefix = "\(capture): record \(record): "
+            if reason.hasPrefix(prefix) { reason = reason.dropFirst(prefix.count) }
+            let suffix = " (after \(reader.recordsRead) good records)"
+            if reason.hasSuffix(suffix) { reason = reason.dropLast(suffix.count) }
+            return Stop(record: record, reason: String(reason))
         }
         report(
-            demux.apps, tallies: tallies, packets: packets, unmatched: unmatched,
-            malformed: failure == nil ? 0 : 1)
+            demux, appTallies: appTallies, filterTallies: filterTallies, packets: packets,
+            unmatched: unmatched,
+            malformed: malformed, stop: stop)
         if let failure { throw CommandFailure(.badInput, failure.message) }
     }
 
-    /// Maps a packet to the owning app and the tapping apps, each once, as indices into `apps`.
+    /// Maps a packet to its owning filter and its tapping filters, as indices into `filters`.
     struct Demultiplexer {
+        let filters: [(name: String, app: String, isTap: Bool)]
+        /// Apps in order of their first filter.
         let apps: [(name: String, isTap: Bool)]
+        /// Each filter's app, as an index into `apps`.
+        let appOfFilter: [Int]
         let deliver: (Packet) -> (owner: Int?, taps: [Int])
 
-        /// Apps in order of their first filter, and each filter's app.
-        static func apps(of filters: [(app: String, isTap: Bool)]) -> (
-            apps: [(name: String, isTap: Bool)], appOfFilter: [Int]
+        init(
+            filters: [(name: String, app: String, isTap: Bool)],
+            deliver: @escaping (Packet) -> (owner: Int?, taps: [Int])
         ) {
+            self.filters = filters
+            self.deliver = deliver
             var index: [String: Int] = [:]
             var apps: [(name: String, isTap: Bool)] = []
-            let appOfFilter = filters.map { filter in
+            appOfFilter = filters.map { filter in
                 if let known = index[filter.app] { return known }
                 index[filter.app] = apps.count
                 apps.append((filter.app, filter.isTap))
                 return apps.count - 1
             }
-            return (apps, appOfFilter)
+            self.apps = apps
         }
 
         /// Tap filters' apps without repeats (an app may tap through several filters).
@@ -121,7 +240,9 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    private func makeDemultiplexer(linkType: LinkType) throws -> Demultiplexer {
+    private func makeDemultiplexer(linkType: LinkType, capture: String, filterFiles: [String]) throws
+        -> Demultiplexer
+    {
         if let program {
             let bytes = try FilterLoader.readBytes(program)
             let decoded: Program
@@ -137,7 +258,7 @@ struct ReplayCommand: ParsableCommand {
             guard decoded.linkType == linkType.rawValue else {
                 throw CommandFailure(
                     .badInput,
-                    "\(program) was compiled for link type \(decoded.linkType), but \(capture) has \(linkType.rawValue) (\(linkType.name))"
+                    "\(program) was compiled for link type \(DataLink.describe(linkTypeValue: decoded.linkType)), but \(capture) has \(DataLink.describe(linkTypeValue: linkType.rawValue)); compile it with --link-type \(linkType.name)"
                 )
             }
             return bytecode(Interpreter(verified))
@@ -157,60 +278,87 @@ struct ReplayCommand: ParsableCommand {
 
     private func bytecode(_ interpreter: Interpreter) -> Demultiplexer {
         let filters = interpreter.verified.program.filters
-        let (apps, appOfFilter) = Demultiplexer.apps(of: filters.map { ($0.app, $0.isTap) })
         // One tap buffer for the whole replay, which the interpreter writes into.
         var taps = [Int32](repeating: 0, count: max(1, filters.count))
-        return Demultiplexer(apps: apps) { packet in
+        return Demultiplexer(filters: filters.map { ($0.name, $0.app, $0.isTap) }) { packet in
             let outcome = packet.bytes.withUnsafeBytes { bytes in
                 taps.withUnsafeMutableBufferPointer { interpreter.run(bytes, taps: $0) }
             }
-            let tapApps = taps[0..<outcome.tapCount].lazy.map { appOfFilter[Int($0)] }
-            return (
-                outcome.owner < 0 ? nil : appOfFilter[Int(outcome.owner)], Demultiplexer.distinct(tapApps)
-            )
+            return (outcome.owner < 0 ? nil : Int(outcome.owner), taps[0..<outcome.tapCount].map { Int($0) })
         }
     }
 
     private func trieDemultiplexer(_ trie: DecisionTrie, _ verdict: @escaping (Packet) -> Verdict)
         -> Demultiplexer
     {
+        // Filters in install order, which is also their number in a compiled program.
         let installed = trie.installed
-        let (apps, appOfFilter) = Demultiplexer.apps(of: installed.map { ($0.1.app, $0.1.isTap) })
-        var appOfID: [FilterID: Int] = [:]
-        for (position, entry) in installed.enumerated() { appOfID[entry.0] = appOfFilter[position] }
-        return Demultiplexer(apps: apps) { packet in
+        var position: [FilterID: Int] = [:]
+        for (index, entry) in installed.enumerated() { position[entry.id] = index }
+        return Demultiplexer(filters: installed.map { ($0.filter.name, $0.filter.app, $0.filter.isTap) }) {
+            packet in
             let result = verdict(packet)
-            return (
-                result.owner.map { appOfID[$0]! },
-                Demultiplexer.distinct(result.taps.lazy.map { appOfID[$0]! })
-            )
+            return (result.owner.map { position[$0]! }, result.taps.map { position[$0]! })
         }
     }
 
     private func report(
-        _ apps: [(name: String, isTap: Bool)], tallies: [Tally], packets: Int, unmatched: Int,
-        malformed: Int
+        _ demux: Demultiplexer, appTallies: [Tally], filterTallies: [Tally], packets: Int, unmatched: Int,
+        malformed: Int, stop: Stop?
     ) {
         let console = Console.current
         if json {
-            let rows = zip(apps, tallies).map { app, tally in
-                return JSONValue.object([
+            let apps = zip(demux.apps, appTallies).map { app, tally in
+                JSONValue.object([
                     ("name", .string(app.name)), ("tap", .bool(app.isTap)),
-                    ("delivered", .int(tally.delivered)), ("dropped", .int(0)),
+                    ("delivered", .int(tally.delivered)),
+                    // Nothing drops or cancels a delivery before the per-app rings exist.
+                    ("dropped", .int(0)), ("cancelled", .int(0)),
                     ("bytes", .int(tally.bytes)),
                 ])
+            }
+            let filters = zip(demux.filters, filterTallies).map { filter, tally in
+                JSONValue.object([
+                    ("name", .string(filter.name)), ("app", .string(filter.app)),
+                    ("tap", .bool(filter.isTap)),
+                    ("delivered", .int(tally.delivered)), ("bytes", .int(tally.bytes)),
+                ])
+            }
+            let stopped = stop.map {
+                JSONValue.object([("record", .int($0.record)), ("reason", .string($0.reason))])
             }
             console.out(
                 JSONValue.object([
                     ("packets", .int(packets)), ("unmatched", .int(unmatched)),
-                    ("malformed", .int(malformed)), ("apps", .array(rows)),
+                    ("malformed", .int(malformed)), ("stopped", stopped ?? .null),
+                    ("apps", .array(apps)), ("filters", .array(filters)),
                 ]).serialized())
             return
         }
         console.out("\(packets) packets, \(unmatched) unmatched, \(malformed) malformed")
-        for (app, tally) in zip(apps, tallies) {
-            let role = app.isTap ? "tap" : "owner"
-            console.out("  \(app.name)  \(role)  \(tally.delivered) packets  \(tally.bytes) bytes")
+        // Rows: each app, and under it (with --per-filter) its filters; every column padded to
+        // its widest entry.
+        var rows: [(name: String, role: String, tally: Tally)] = []
+        for (index, app) in demux.apps.enumerated() {
+            rows.append(("  " + app.name, app.isTap ? "tap" : "owner", appTallies[index]))
+            guard perFilter else { continue }
+            for (filter, tally) in zip(demux.filters, filterTallies) where filter.app == app.name {
+                rows.append(("    " + filter.name, filter.isTap ? "tap" : "owner", tally))
+            }
         }
+        let widest = { (column: [String]) in column.map(\.count).max() ?? 0 }
+        let nameWidth = widest(rows.map(\.name))
+        let roleWidth = widest(rows.map(\.role))
+        let countWidth = widest(rows.map { String($0.tally.delivered) })
+        let bytesWidth = widest(rows.map { String($0.tally.bytes) })
+        let left = { (text: String, width: Int) in text + String(repeating: " ", count: width - text.count) }
+        let right = { (text: String, width: Int) in String(repeating: " ", count: width - text.count) + text }
+        for row in rows {
+            console.out(
+                left(row.name, nameWidth) + "  " + left(row.role, roleWidth) + "  "
+                    + right(String(row.tally.delivered), countWidth) + " packets  "
+                    + right(String(row.tally.bytes), bytesWidth) + " bytes")
+        }
+        if let stop { console.out("reading stopped at record \(stop.record): \(stop.reason)") }
     }
 }

@@ -19,6 +19,18 @@ public enum LinkType: UInt32, Sendable, Hashable, CaseIterable, CustomStringConv
 
     public var description: String { name }
 
+    /// libpcap's name for the link type (`pcap_datalink_val_to_name`, tcpdump's `-y`), for
+    /// messages that also name link types DPF does not know.
+    public var pcapName: String {
+        switch self {
+        case .ethernet: return "EN10MB"
+        case .raw: return "RAW"
+        case .linuxCooked: return "LINUX_SLL"
+        case .ipv4: return "IPV4"
+        case .ipv6: return "IPV6"
+        }
+    }
+
     public init?(name: String) {
         guard let match = LinkType.allCases.first(where: { $0.name == name }) else { return nil }
         self = match
