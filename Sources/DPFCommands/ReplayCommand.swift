@@ -21,8 +21,7 @@ struct ReplayCommand: ParsableCommand {
             """,
         discussion: """
             Options and the capture may come in any order. --filters takes one file per use, or several \
-            separated by commas (--filters web.dpf,dns.dpf); the older form, several .dpf files after one \
-            --filters, still works.
+            separated by commas (--filters web.dpf,dns.dpf).
 
             Counts: 'malformed' packets are records too short for their link-layer header, IP packets on \
             a raw-IP link whose version is wrong for it, or records claiming more captured bytes than the \
@@ -40,7 +39,8 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A pcap or pcapng capture, or - for standard input.", valueName: "capture"))
     var capture: String?
 
-    /// Further operands: the older `--filters A.dpf B.dpf` form leaves B.dpf here.
+    /// Further operands, only to say what to write instead (the older `--filters A.dpf B.dpf`
+    /// form leaves B.dpf here).
     @Argument(help: .hidden)
     var moreOperands: [String] = []
 
@@ -75,22 +75,21 @@ struct ReplayCommand: ParsableCommand {
 
     /// The capture and the filter files, wherever they were written.
     func operands() throws -> (capture: String, filterFiles: [String]) {
-        let positional = (capture.map { [$0] } ?? []) + moreOperands
-        var filterFiles = filterLists.flatMap { $0 }
-        var captures = positional
-        if !filterFiles.isEmpty {
-            // `--filters A.dpf B.dpf CAPTURE` and `CAPTURE --filters A.dpf B.dpf`: B.dpf is a filter file.
-            filterFiles += positional.filter { $0.hasSuffix(".dpf") }
-            captures = positional.filter { !$0.hasSuffix(".dpf") }
-        }
+        let captures = (capture.map { [$0] } ?? []) + moreOperands
+        let filterFiles = filterLists.flatMap { $0 }
         guard let only = captures.first else {
             throw ValidationError(
                 "missing the capture; write: dpf replay CAPTURE --filters FILE.dpf (or --program FILE.dpfc)")
         }
         guard captures.count == 1 else {
+            if let stray = captures.first(where: { $0.hasSuffix(".dpf") }) {
+                throw ValidationError(
+                    "'\(stray)' is not a capture: each filter file needs its own --filters (--filters A.dpf --filters B.dpf, or --filters A.dpf,B.dpf)"
+                )
+            }
             let quoted = captures.map { "'\($0)'" }
             throw ValidationError(
-                "one capture at a time: \(quoted.dropLast().joined(separator: ", ")) and \(quoted.last!); write: dpf replay CAPTURE --filters A.dpf --filters B.dpf"
+                "one capture at a time, not \(quoted.joined(separator: ", ")); write: dpf replay CAPTURE --filters FILE.dpf"
             )
         }
         return (only, filterFiles)

@@ -249,7 +249,8 @@ import Testing
         let filters = ["dns.dpf", "monitor.dpf", "web.dpf"].map { "\(Fixtures.filtersDirectory)/\($0)" }
         let expected = ["dns": 1, "sniffer": 2, "web": 1, "synguard": 0]
         for engine in ["reference", "trie", "bytecode"] {
-            let run = replay([capture, "--filters"] + filters + ["--engine", engine, "--json"])
+            let run = replay(
+                [capture, "--filters", filters.joined(separator: ",")] + ["--engine", engine, "--json"])
             #expect(run.status == 0, "\(run.err)")
             #expect(try delivered(run.out) == expected, "\(engine)")
         }

@@ -197,9 +197,6 @@ import Testing
             ["--filters", "\(dns),\(web)", capture],
             [capture, "--filters", "\(dns),\(web)"],
             ["--json", "--filters", dns, capture, "--filters", web],
-            // The older form: several files after one --filters, before or after the capture.
-            [capture, "--filters", dns, web],
-            ["--filters", dns, web, capture],
         ] {
             let run = dpf(["replay"] + arguments + (arguments.contains("--json") ? [] : ["--json"]))
             #expect(run.status == 0, "\(arguments): \(run.err)")
@@ -217,7 +214,7 @@ import Testing
         #expect(twoCaptures.status == 2)
         #expect(
             twoCaptures.err.contains(
-                "one capture at a time: '\(capture)' and '\(capture)'; write: dpf replay CAPTURE --filters A.dpf --filters B.dpf"
+                "one capture at a time, not '\(capture)', '\(capture)'; write: dpf replay CAPTURE --filters FILE.dpf"
             ), "\(twoCaptures.err)")
         let noCapture = dpf(["replay", "--filters", example("dns.dpf")])
         #expect(noCapture.status == 2)
@@ -227,9 +224,18 @@ import Testing
         let empty = dpf(["replay", capture, "--filters", ""])
         #expect(empty.status == 2)
         #expect(empty.err.contains("--filters has an empty entry"), "\(empty.err)")
-        let strayFilter = dpf(["replay", capture, example("dns.dpf"), "--program", "x.dpfc"])
-        #expect(strayFilter.status == 2)
-        #expect(strayFilter.err.contains("one capture at a time"), "\(strayFilter.err)")
+        // The older form, several files after one --filters: each needs its own.
+        for arguments in [
+            [capture, "--filters", example("dns.dpf"), example("web.dpf")],
+            ["--filters", example("dns.dpf"), example("web.dpf"), capture],
+        ] {
+            let stray = dpf(["replay"] + arguments)
+            #expect(stray.status == 2)
+            #expect(
+                stray.err.contains(
+                    "'\(example("web.dpf"))' is not a capture: each filter file needs its own --filters (--filters A.dpf --filters B.dpf, or --filters A.dpf,B.dpf)"
+                ), "\(stray.err)")
+        }
     }
 
     // MARK: replay: malformed, stopped, dropped, per filter, table
