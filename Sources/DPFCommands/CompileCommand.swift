@@ -74,6 +74,9 @@ struct CompileCommand: ParsableCommand {
 
     func run() throws {
         let console = Console.current
+        if let output, let input = OutputFile.input(among: files, replacedBy: output) {
+            throw CommandFailure(.usage, "-o \(output) would overwrite the filter file \(input)")
+        }
         let stages = CompileStages(files, linkType: filterOptions.linkType)
         var written: JSONValue?
         if let output {

@@ -57,6 +57,19 @@ final class OutputFile {
     /// Whether `path` names standard output.
     static func isStandardOutput(_ path: String) -> Bool { path == "-" }
 
+    /// The first of `inputs` that writing `path` would replace (the same file, links followed),
+    /// if any: `dpf compile f.dpf -o f.dpf` must not destroy the filter file.
+    static func input(among inputs: [String], replacedBy path: String) -> String? {
+        guard !isStandardOutput(path) else { return nil }
+        var output = stat()
+        guard stat(path, &output) == 0, output.st_mode & S_IFMT == S_IFREG else { return nil }
+        return inputs.first { input in
+            var info = stat()
+            return input != "-" && stat(input, &info) == 0 && info.st_dev == output.st_dev
+                && info.st_ino == output.st_ino
+        }
+    }
+
     /// Opens `path` for writing by the rules above.
     static func open(_ path: String) throws(CommandFailure) -> OutputFile {
         if isStandardOutput(path) {
