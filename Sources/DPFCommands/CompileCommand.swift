@@ -82,17 +82,22 @@ struct CompileCommand: ParsableCommand {
         if let output {
             let program = try stages.program()
             let bytes = ProgramFile.encode(program)
-            if OutputFile.isStandardOutput(output) {
-                guard isatty(StandardStreams.output) == 0 else {
-                    throw CommandFailure(
-                        .usage,
-                        "refusing to write a binary program to a terminal; redirect standard output or give -o FILE"
-                    )
-                }
-                try OutputFile.write(bytes, to: output)
-                return
+            let file = try OutputFile.open(output)
+            guard !file.isTerminal else {
+                throw CommandFailure(
+                    .usage,
+                    "refusing to write a binary program to a terminal; redirect standard output or give -o FILE"
+                )
             }
-            try OutputFile.write(bytes, to: output)
+            // Standard output holds the program (-o -, /dev/stdout): nothing else may go there.
+            let programOnStandardOutput = file.isStandardOutputFile
+            if programOnStandardOutput, emit != nil || json {
+                throw CommandFailure(
+                    .usage, "-o \(output) is standard output, so it cannot be combined with --emit or --json")
+            }
+            try file.write(bytes)
+            try file.commit()
+            if programOnStandardOutput { return }
             written = .object([
                 ("path", .string(output)), ("bytes", .int(bytes.count)),
                 ("instructions", .int(program.instructions.count)), ("tables", .int(program.tables.count)),

@@ -26,7 +26,9 @@ public enum StandardStreams {
 /// - A symbolic link is followed to its final target, which is replaced as above; the link stays.
 /// - A FIFO or a character device (`/dev/null`, `/dev/stdout`, a terminal) is written through, as
 ///   `tcpdump -w` does: opened for writing without creating or truncating anything, then written;
-///   a failed write (`/dev/full`: "No space left on device") is an error.
+///   a failed write (`/dev/full`: "No space left on device") is an error. The regular file
+///   standard output goes to (`-o /dev/stdout > file`), or one reached only through /proc's magic
+///   links, is truncated and written in place, as `tcpdump -w` would.
 /// - A directory, a block device or a socket is refused.
 final class OutputFile {
     private enum Kind {
@@ -77,20 +79,39 @@ final class OutputFile {
                 name: "standard output", descriptor: StandardStreams.output, kind: .standardOutput)
         }
         if path.isEmpty { throw failure(path, ENOENT) }
-        let target = try finalTarget(of: path)
+        // What the path names once the kernel has followed every link, including /proc's magic
+        // links (/dev/stdout -> /proc/self/fd/1 -> "pipe:[1234]") that no path spells.
         var info = stat()
-        guard lstat(target, &info) == 0 else {
+        guard stat(path, &info) == 0 else {
             let code = errno
-            if code == ENOENT { return try replacing(target, existing: nil, name: path) }
-            throw failure(path, code)
+            guard code == ENOENT else { throw failure(path, code) }
+            // Nothing there yet, or a link to nothing: create the link's final target.
+            return try replacing(try finalTarget(of: path), existing: nil, name: path)
         }
         switch info.st_mode & S_IFMT {
         case S_IFREG:
-            return try replacing(target, existing: info, name: path)
+            // The file standard output goes to (`-o /dev/stdout > file`): it is standard output,
+            // written in place like `-o -`, so nothing else is printed into it.
+            var standard = stat()
+            if fstat(StandardStreams.output, &standard) == 0, standard.st_dev == info.st_dev,
+                standard.st_ino == info.st_ino
+            {
+                return try writingThrough(path, name: path, truncating: true)
+            }
+            let target = try finalTarget(of: path)
+            var final = stat()
+            if lstat(target, &final) == 0, final.st_mode & S_IFMT == S_IFREG, final.st_dev == info.st_dev,
+                final.st_ino == info.st_ino
+            {
+                return try replacing(target, existing: final, name: path)
+            }
+            // A regular file reached through a magic link (/dev/stdout redirected to a file):
+            // there is no name to rename onto, so truncate and write it as `tcpdump -w` would.
+            return try writingThrough(path, name: path, truncating: true)
         case S_IFDIR:
             throw CommandFailure(.environment, "\(path) is a directory")
         case S_IFCHR, S_IFIFO:
-            return try writingThrough(target, name: path)
+            return try writingThrough(path, name: path)
         case S_IFBLK:
             throw CommandFailure(
                 .environment, "\(path) is a block device; dpf does not write to block devices")
@@ -99,6 +120,21 @@ final class OutputFile {
         default:
             throw CommandFailure(.environment, "\(path) is neither a file nor a device")
         }
+    }
+
+    /// Whether the output is a terminal (where binary output makes no sense).
+    var isTerminal: Bool { isatty(descriptor) != 0 }
+
+    /// Whether the output is the file standard output goes to (`-`, `/dev/stdout`, or the file
+    /// stdout is redirected to), so nothing else may be printed there.
+    var isStandardOutputFile: Bool {
+        if case .standardOutput = kind { return true }
+        var output = stat()
+        var standard = stat()
+        guard fstat(descriptor, &output) == 0, fstat(StandardStreams.output, &standard) == 0 else {
+            return false
+        }
+        return output.st_dev == standard.st_dev && output.st_ino == standard.st_ino
     }
 
     /// Writes all of `bytes`, or fails with the system's reason.
@@ -220,15 +256,17 @@ final class OutputFile {
     }
 
     /// Opens a FIFO or character device for writing, creating and truncating nothing.
-    private static func writingThrough(_ target: String, name: String) throws(CommandFailure) -> OutputFile {
+    private static func writingThrough(_ target: String, name: String, truncating: Bool = false)
+        throws(CommandFailure) -> OutputFile
+    {
         var descriptor: Int32
         repeat {
-            descriptor = systemOpen(target, O_WRONLY | O_CLOEXEC | O_NOCTTY)
+            descriptor = systemOpen(target, O_WRONLY | O_CLOEXEC | O_NOCTTY | (truncating ? O_TRUNC : 0))
         } while descriptor < 0 && errno == EINTR
         guard descriptor >= 0 else { throw failure(name, errno) }
         // If a regular file took the device's place meanwhile, replace it properly instead.
         var info = stat()
-        if fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+        if !truncating, fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
             close(descriptor)
             return try replacing(target, existing: info, name: name)
         }

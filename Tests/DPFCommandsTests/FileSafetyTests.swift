@@ -108,6 +108,20 @@ import Testing
         }
     }
 
+    @Test func anInputFileIsNeverTheOutput() throws {
+        try withDirectory { directory in
+            let file = try filterFile(in: directory)
+            let link = directory + "/link.dpfc"
+            #expect(symlink("filters.dpf", link) == 0)
+            for output in [file, link] {
+                let run = dpf(["compile", file, "-o", output])
+                #expect(run.status == 2)
+                #expect(run.err == "dpf: -o \(output) would overwrite the filter file \(file)\n")
+                #expect(try String(contentsOfFile: file, encoding: .utf8) == "app a { ip4 }\n")
+            }
+        }
+    }
+
     @Test func aFIFOIsWrittenThrough() throws {
         try withDirectory { directory in
             let file = try filterFile(in: directory)
@@ -134,7 +148,12 @@ import Testing
         try withDirectory { directory in
             guard let device = characterDevice(minor: 3, named: "null", in: directory) else { return }
             let file = try filterFile(in: directory)
-            let run = dpf(["compile", file, "-o", device])
+            // Standard output elsewhere, in case the test's own is the same null device.
+            let standardOutput = open(directory + "/stdout", O_RDWR | O_CREAT | O_TRUNC, 0o600)
+            defer { close(standardOutput) }
+            let run = StandardStreams.$output.withValue(standardOutput) {
+                dpf(["compile", file, "-o", device])
+            }
             #expect(run.status == 0, "\(run.err)")
             #expect(run.out.hasPrefix("wrote \(device): "))
             #expect(fileType(device) == S_IFCHR)
@@ -199,6 +218,30 @@ import Testing
             // Nothing else may share standard output with the program.
             #expect(dpf(["compile", file, "-o", "-", "--json"]).status == 2)
             #expect(dpf(["compile", file, "-o", "-", "--emit", "tree"]).status == 2)
+        }
+    }
+
+    /// `-o /dev/stdout` with standard output redirected to a file: written through (no name to
+    /// rename onto), and nothing else printed into it.
+    @Test func standardOutputThroughAMagicLinkIsWrittenThrough() throws {
+        guard access("/proc/self/fd", F_OK) == 0 else { return }
+        try withDirectory { directory in
+            let file = try filterFile(in: directory)
+            let expected = try program(file, in: directory)
+            let capture = directory + "/stdout"
+            let descriptor = open(capture, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+            #expect(descriptor >= 0)
+            defer { close(descriptor) }
+            let run = StandardStreams.$output.withValue(descriptor) {
+                dpf(["compile", file, "-o", "/proc/self/fd/\(descriptor)"])
+            }
+            #expect(run.status == 0, "\(run.err)")
+            #expect(run.out.isEmpty)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: capture)) == expected)
+            let json = StandardStreams.$output.withValue(descriptor) {
+                dpf(["compile", file, "-o", "/proc/self/fd/\(descriptor)", "--json"])
+            }
+            #expect(json.status == 2)
         }
     }
 
