@@ -15,9 +15,7 @@ public final class LibpcapReader {
     public init(path: String) throws(CaptureError) {
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let handle = pcap_open_offline(path, &errorBuffer) else {
-            throw CaptureError(
-                .unreadable,
-                "\(path): \(errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })")
+            throw CaptureError(.unreadable, LibpcapReader.openFailure(path, errorBuffer))
         }
         self.handle = handle
         self.path = path
@@ -26,6 +24,16 @@ public final class LibpcapReader {
     }
 
     deinit { pcap_close(handle) }
+
+    /// libpcap's reason for refusing to open `path`, naming the path once: libpcap's message
+    /// already starts with the path when the system refused the open ("x.pcap: No such file or
+    /// directory"), but not when the file's contents are wrong ("unknown file format").
+    static func openFailure(_ path: String, _ errorBuffer: [CChar]) -> String {
+        let bytes = errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        let reason = String(decoding: bytes, as: UTF8.self)
+        if reason.isEmpty { return "\(path): cannot open the capture" }
+        return reason.hasPrefix(path + ": ") ? reason : "\(path): \(reason)"
+    }
 
     /// The next record's bytes and original length, or `nil` at the end of the file.
     /// A truncated or corrupt record throws, naming the record.

@@ -5,7 +5,12 @@ import DPFFilter
 import DPFSyntax
 import DPFTrie
 import DPFWire
-import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// `dpf compile FILE.dpf... [--emit ast|tree|trie|stats|bytecode] [--json] [-o OUT.dpfc]`.
 struct CompileCommand: ParsableCommand {
@@ -14,9 +19,19 @@ struct CompileCommand: ParsableCommand {
         abstract: "Check filter files and print a stage of their compilation.",
         discussion: """
             Without --emit, checks the files (including overlaps between apps) and prints a one-line \
-            summary. --emit ast prints the parsed syntax tree (parsing only); --emit tree the normalised \
-            filter trees (after semantic analysis); --emit trie the merged decision trie; --emit stats \
-            its size; --emit bytecode the verified program the trie lowers to.
+            summary. --emit ast prints the parsed syntax tree; --emit tree the normalised filter trees \
+            (after semantic analysis); --emit trie the merged decision trie; --emit stats its size; \
+            --emit bytecode the verified program the trie lowers to. A file named - is read from \
+            standard input (named <stdin> in messages).
+
+            -o always compiles fully (analysis, the trie, lowering, verification), whatever --emit \
+            prints: the program is written first, then the stage is printed (without --emit, a line \
+            describing what was written). -o - writes the program to standard output and prints \
+            nothing else there. A regular file is replaced atomically (a link is followed and its \
+            target replaced); a FIFO or character device (/dev/null, /dev/stdout) is written through.
+
+            --json prints one JSON object on standard output in every form; with -o it has an \
+            "output" member: {"path", "bytes", "instructions", "tables"}.
             """
     )
 
@@ -28,7 +43,7 @@ struct CompileCommand: ParsableCommand {
         case bytecode
     }
 
-    @Argument(help: "Filter files (.dpf).")
+    @Argument(help: "Filter files (.dpf); - reads one from standard input.")
     var files: [String]
 
     @Option(help: "Print this stage: \(Stage.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -37,69 +52,114 @@ struct CompileCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
-    @Option(name: .short, help: "Write the verified program to this .dpfc file.")
+    @Option(
+        name: .short,
+        help: ArgumentHelp(
+            "Compile fully and write the verified program to this file (- for standard output).",
+            valueName: "OUT.dpfc"))
     var output: String?
 
     @OptionGroup var filterOptions: FilterOptions
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one filter file") }
+        if files.filter({ $0 == "-" }).count > 1 {
+            throw ValidationError("standard input (-) can be read only once")
+        }
+        if let output, OutputFile.isStandardOutput(output), emit != nil || json {
+            throw ValidationError(
+                "-o - writes the program to standard output, so it cannot be combined with --emit or --json")
+        }
     }
 
     func run() throws {
         let console = Console.current
+        if let output, let input = OutputFile.input(among: files, replacedBy: output) {
+            throw CommandFailure(.usage, "-o \(output) would overwrite the filter file \(input)")
+        }
         let stages = CompileStages(files, linkType: filterOptions.linkType)
+        var written: JSONValue?
         if let output {
             let program = try stages.program()
             let bytes = ProgramFile.encode(program)
-            guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
-                throw CommandFailure(.environment, "cannot write \(output)")
+            let file = try OutputFile.open(output)
+            guard !file.isTerminal else {
+                throw CommandFailure(
+                    .usage,
+                    "refusing to write a binary program to a terminal; redirect standard output or give -o FILE"
+                )
             }
-            if emit == nil {
+            // Standard output holds the program (-o -, /dev/stdout): nothing else may go there.
+            let programOnStandardOutput = file.isStandardOutputFile
+            if programOnStandardOutput, emit != nil || json {
+                throw CommandFailure(
+                    .usage, "-o \(output) is standard output, so it cannot be combined with --emit or --json")
+            }
+            try file.write(bytes)
+            try file.commit()
+            if programOnStandardOutput { return }
+            written = .object([
+                ("path", .string(output)), ("bytes", .int(bytes.count)),
+                ("instructions", .int(program.instructions.count)), ("tables", .int(program.tables.count)),
+            ])
+            if emit == nil && !json {
                 console.out(
                     "wrote \(output): \(program.instructions.count) instructions, \(program.tables.count) tables, \(bytes.count) bytes"
                 )
                 return
             }
         }
+        /// The stage's JSON object, with the written file's description when there is one.
+        func printJSON(_ value: JSONValue) {
+            console.out((written.map { value.adding("output", $0) } ?? value).serialized())
+        }
         switch emit {
         case .ast?:
-            let parsed = try FilterLoader.parse(files)
+            let parsed = try stages.parsed()
             if json {
-                console.out(JSONOutput.ast(parsed).serialized())
+                printJSON(JSONOutput.ast(parsed))
             } else {
                 console.out(parsed.map(ASTDumper.dump).joined(), terminator: "")
             }
         case .tree?:
             let set = try stages.set()
-            console.out(
-                json ? JSONOutput.filterSet(set).serialized() : TreePrinter.dump(set),
-                terminator: json ? "\n" : "")
+            if json {
+                printJSON(JSONOutput.filterSet(set))
+            } else {
+                console.out(TreePrinter.dump(set), terminator: "")
+            }
         case .trie?:
             let trie = try stages.trie()
-            console.out(
-                json ? JSONValue.object([("trie", .string(trie.dump()))]).serialized() : trie.dump(),
-                terminator: json ? "\n" : "")
+            if json {
+                printJSON(.object([("trie", .string(trie.dump()))]))
+            } else {
+                console.out(trie.dump(), terminator: "")
+            }
         case .stats?:
             let statistics = try stages.trie().statistics
-            console.out(
-                json ? JSONOutput.statistics(statistics).serialized() : JSONOutput.statisticsText(statistics))
+            if json {
+                printJSON(JSONOutput.statistics(statistics))
+            } else {
+                console.out(JSONOutput.statisticsText(statistics))
+            }
         case .bytecode?:
             let text = Disassembler.disassemble(try stages.program())
-            console.out(
-                json ? JSONValue.object([("bytecode", .string(text))]).serialized() : text,
-                terminator: json ? "\n" : "")
+            if json {
+                printJSON(.object([("bytecode", .string(text))]))
+            } else {
+                console.out(text, terminator: "")
+            }
         case nil:
             let set = try stages.set()
             _ = try stages.trie()
             let summary =
                 "\(set.apps.count) app\(set.apps.count == 1 ? "" : "s"), \(set.filterCount) filter\(set.filterCount == 1 ? "" : "s")"
             if json {
-                console.out(
-                    JSONValue.object([
+                printJSON(
+                    .object([
                         ("link", .string(set.linkType.name)), ("apps", .int(set.apps.count)),
                         ("filters", .int(set.filterCount)),
-                    ]).serialized())
+                    ]))
             } else {
                 console.out("ok: \(summary) for link type \(set.linkType.name)")
             }
@@ -112,6 +172,7 @@ struct CompileCommand: ParsableCommand {
 private final class CompileStages {
     private let files: [String]
     private let linkType: LinkType
+    private var parsedFiles: [FilterFile]?
     private var analyzed: FilterSet?
     private var built: DecisionTrie?
     private var lowered: Program?
@@ -121,9 +182,17 @@ private final class CompileStages {
         self.linkType = linkType
     }
 
+    /// The parsed files; read once, so `-` (standard input) is read once too.
+    func parsed() throws(CommandFailure) -> [FilterFile] {
+        if let parsedFiles { return parsedFiles }
+        let parsed = try FilterLoader.parse(files, allowingStandardInput: true)
+        parsedFiles = parsed
+        return parsed
+    }
+
     func set() throws(CommandFailure) -> FilterSet {
         if let analyzed { return analyzed }
-        let set = try FilterLoader.analyze(files, linkType: linkType)
+        let set = try FilterLoader.analyze(parsed: try parsed(), linkType: linkType)
         analyzed = set
         return set
     }

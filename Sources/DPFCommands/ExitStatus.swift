@@ -20,3 +20,25 @@ public struct CommandFailure: Error, Sendable {
         self.message = message
     }
 }
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension ExitStatus {
+    /// The status for a file the user named that could not be opened or read, from `errno`.
+    ///
+    /// The user named the wrong thing, which is bad input (1): a missing file (ENOENT), a path
+    /// through something that is not a directory (ENOTDIR), a directory (EISDIR), a name too long
+    /// or a loop of links. The environment refused us (3): no permission (EACCES, EPERM) and every
+    /// other failure of the system (EIO, EMFILE, ENOMEM, ...). Output files are always 3 (see
+    /// `OutputFile`): writing is refused by the environment, not by the program's input.
+    static func reading(errno code: Int32) -> ExitStatus {
+        switch code {
+        case ENOENT, ENOTDIR, EISDIR, ENAMETOOLONG, ELOOP: return .badInput
+        default: return .environment
+        }
+    }
+}

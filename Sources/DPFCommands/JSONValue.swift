@@ -23,6 +23,12 @@ enum JSONValue {
         }
     }
 
+    /// This object with one more member at the end (other values are returned unchanged).
+    func adding(_ key: String, _ value: JSONValue) -> JSONValue {
+        guard case .object(let members) = self else { return self }
+        return .object(members + [(key, value)])
+    }
+
     static func quote(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {

@@ -72,7 +72,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         let run = dpf("compile", path, "-o", "/nonexistent/dpf/out.dpfc")
         #expect(run.status == 3)
-        #expect(run.err == "dpf: cannot write /nonexistent/dpf/out.dpfc\n")
+        #expect(run.err == "dpf: cannot write /nonexistent/dpf/out.dpfc: No such file or directory\n")
     }
 
     /// Writing a program and printing a stage compiles once, so each warning is reported once.
