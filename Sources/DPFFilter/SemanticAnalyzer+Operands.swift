@@ -22,7 +22,9 @@ extension SemanticAnalyzer {
             guard let field = FieldTable.field(named: name) else {
                 throw failure(
                     "unknown field '\(name)'", at: nameRange,
-                    notes: FieldTable.closestName(to: name).map { ["did you mean '\($0)'?"] } ?? [])
+                    notes: (suggests ? FieldTable.closestName(to: name) : nil).map {
+                        ["did you mean '\($0)'?"]
+                    } ?? [])
             }
             let accesses = try fieldAccesses(field, at: nameRange)
             return ResolvedOperand(

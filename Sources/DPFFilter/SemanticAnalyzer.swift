@@ -17,6 +17,10 @@ public struct SemanticAnalyzer {
     let guards: ProtocolGuards
     let source: SourceFile
     var vlanDepth = 0
+    /// Whether errors carry "did you mean" notes; a file with thousands of errors gets them only
+    /// for its first `maximumSuggestions` (nobody reads further, and each costs edit distances).
+    var suggests = true
+    public static let maximumSuggestions = 100
     /// What the filter asked for that this link cannot carry (each made its branch false).
     var impossibleOnLink: [String] = []
 
@@ -50,7 +54,7 @@ public struct SemanticAnalyzer {
                     continue
                 }
                 firstDeclaration[app.name] = (file, app)
-                let result = analyzeApp(app, in: file.source, linkType: linkType)
+                let result = analyzeApp(app, in: file.source, linkType: linkType, errorsSoFar: errors.count)
                 errors += result.errors
                 warnings += result.warnings
                 if let analysed = result.app { apps.append(analysed) }
@@ -72,7 +76,9 @@ public struct SemanticAnalyzer {
         }
     }
 
-    private static func analyzeApp(_ app: AppDecl, in source: SourceFile, linkType: LinkType)
+    private static func analyzeApp(
+        _ app: AppDecl, in source: SourceFile, linkType: LinkType, errorsSoFar: Int
+    )
         -> (app: AppFilters?, errors: [Diagnostic], warnings: [Diagnostic])
     {
         var errors: [Diagnostic] = []
@@ -109,6 +115,7 @@ public struct SemanticAnalyzer {
                         at: declaration.range, in: source))
             case .expression(let expr):
                 var analyzer = SemanticAnalyzer(linkType: linkType, source: source)
+                analyzer.suggests = errorsSoFar + errors.count < SemanticAnalyzer.maximumSuggestions
                 do {
                     let tree = Normalizer.normalize(try analyzer.translate(expr))
                     if tree == .reject {
@@ -184,7 +191,7 @@ public struct SemanticAnalyzer {
     private mutating func predicate(_ name: String, at range: SourceRange) throws(Failure) -> FilterTree {
         guard let header = Header(rawValue: name) else {
             let known = Header.allCases.map(\.rawValue)
-            let suggestion = closestMatch(to: name, among: known)
+            let suggestion = suggests ? closestMatch(to: name, among: known) : nil
             throw failure(
                 "unknown protocol '\(name)'; expected one of \(known.joined(separator: ", "))", at: range,
                 notes: suggestion.map { ["did you mean '\($0)'?"] } ?? [])

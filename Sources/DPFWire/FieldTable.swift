@@ -111,28 +111,40 @@ public enum FieldTable {
 
 /// The candidate nearest to `name` by edit distance, if it is near enough to suggest.
 public func closestMatch(to name: String, among candidates: [String]) -> String? {
-    let scored = candidates.map { ($0, editDistance($0, name)) }
-    guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, name.count / 3) else { return nil }
-    return best.0
+    let limit = max(2, name.count / 3)
+    var best: (candidate: String, distance: Int)?
+    for candidate in candidates {
+        // The distance is at least the difference in length: skip what cannot be near enough.
+        guard abs(candidate.utf8.count - name.utf8.count) <= limit else { continue }
+        let distance = editDistance(candidate, name)
+        if distance <= limit, distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
+    }
+    return best?.candidate
 }
 
 /// Edit distance counting insertions, deletions, substitutions and adjacent transpositions
-/// (optimal string alignment), so `tpc` is one step from `tcp`.
+/// (optimal string alignment), so `tpc` is one step from `tcp`. Three rolling rows of one buffer:
+/// diagnostics call this once per candidate name for every unknown name in a file.
 public func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a.utf8)
     let b = Array(b.utf8)
     if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
-    var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
-    for i in 0...a.count { table[i][0] = i }
-    for j in 0...b.count { table[0][j] = j }
+    let width = b.count + 1
+    // Rows i-2, i-1 and i of the table, at offsets 0, width and 2*width (rotated per row).
+    var rows = [Int](repeating: 0, count: 3 * width)
+    for j in 0...b.count { rows[width + j] = j }
+    var (twoBack, previous, current) = (0, width, 2 * width)
     for i in 1...a.count {
+        rows[current] = i
         for j in 1...b.count {
             let cost = a[i - 1] == b[j - 1] ? 0 : 1
-            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+            var value = min(rows[previous + j] + 1, rows[current + j - 1] + 1, rows[previous + j - 1] + cost)
             if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+                value = min(value, rows[twoBack + j - 2] + 1)
             }
+            rows[current + j] = value
         }
+        (twoBack, previous, current) = (previous, current, twoBack)
     }
-    return table[a.count][b.count]
+    return rows[previous + b.count]
 }

@@ -1,3 +1,5 @@
+import DPFFilter
+import DPFSyntax
 import DPFWire
 import Testing
 
@@ -289,5 +291,18 @@ import Testing
                 "2:5: warning: filter 'a.y' never matches: link type ipv6 cannot carry 'tcp[0:2]', 'ip4.src'",
             ])
         #expect(analysis.filterSet.apps[0].filters.map(\.tree) == [.reject, .reject, .accept])
+    }
+
+    /// Thousands of unknown names still get one error each, but "did you mean" only for the first
+    /// `maximumSuggestions` (each costs an edit distance to every field name).
+    @Test func suggestionsStopAfterTheFirstHundredErrors() throws {
+        let count = SemanticAnalyzer.maximumSuggestions + 50
+        let text = "app a {\n" + (0..<count).map { "  tcp.dprt\($0 % 10) == 1\n" }.joined() + "}\n"
+        let error = try #require(throws: DiagnosticError.self) { try FrontEnd.compile(text) }
+        #expect(error.diagnostics.count == count)
+        let noted = error.diagnostics.map { !$0.notes.isEmpty }
+        #expect(
+            noted == Array(repeating: true, count: SemanticAnalyzer.maximumSuggestions)
+                + Array(repeating: false, count: 50))
     }
 }

@@ -92,3 +92,21 @@ import Testing
         #expect(LinkType(name: "linux-sll") == .linuxCooked)
     }
 }
+
+@Suite struct SuggestionTests {
+    @Test(arguments: [
+        ("tcp", "tpc", 1), ("", "abc", 3), ("kitten", "sitting", 3), ("tcp.dport", "tcp.dprt", 1),
+        ("ip4.src", "ip4.src", 0), ("ca", "abc", 3), ("abcdef", "badcfe", 3),
+    ])
+    func editDistanceCountsOneStepPerEdit(a: String, b: String, distance: Int) {
+        #expect(editDistance(a, b) == distance)
+        #expect(editDistance(b, a) == distance)
+    }
+
+    @Test func suggestionsAreNearNamesOnly() {
+        #expect(FieldTable.closestName(to: "tcp.dprt") == "tcp.dport")
+        #expect(FieldTable.closestName(to: "ip4.sr") == "ip4.src")
+        #expect(FieldTable.closestName(to: "completely.different") == nil)
+        #expect(closestMatch(to: "tpc", among: ["udp", "tcp", "tap"]) == "tcp")
+    }
+}
