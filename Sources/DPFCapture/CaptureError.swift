@@ -13,10 +13,14 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
 
     public let kind: Kind
     public let message: String
+    /// The system's error number when the system refused to open the file (a missing file, no
+    /// permission), so callers can tell bad input from a refusing environment.
+    public let systemError: Int32?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, systemError: Int32? = nil) {
         self.kind = kind
         self.message = message
+        self.systemError = systemError
     }
 
     public var description: String { message }

@@ -1,6 +1,12 @@
 import CPcap
 import DPFWire
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Reads pcap and pcapng files through libpcap, one record at a time.
 public final class LibpcapReader {
     private let handle: OpaquePointer
@@ -15,7 +21,11 @@ public final class LibpcapReader {
     public init(path: String) throws(CaptureError) {
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let handle = pcap_open_offline(path, &errorBuffer) else {
-            throw CaptureError(.unreadable, LibpcapReader.openFailure(path, errorBuffer))
+            let code = errno
+            let reason = LibpcapReader.openFailure(path, errorBuffer)
+            // libpcap words a refused open as "PATH: strerror"; then errno is the system's reason.
+            let refusedBySystem = reason == "\(path): \(String(cString: strerror(code)))"
+            throw CaptureError(.unreadable, reason, systemError: refusedBySystem ? code : nil)
         }
         self.handle = handle
         self.path = path
@@ -60,7 +70,9 @@ public final class LibpcapReader {
     public func nextPacket() throws(CaptureError) -> Packet? {
         guard let linkType else {
             throw CaptureError(
-                .unsupportedLinkType, "\(path): link type \(dataLinkType) is not one DPF demultiplexes")
+                .unsupportedLinkType,
+                "\(path): link type \(DataLink.describe(dataLinkType: dataLinkType)) is not one DPF demultiplexes"
+            )
         }
         return try nextRecord().map {
             Packet(bytes: $0.bytes, originalLength: $0.originalLength, linkType: linkType)

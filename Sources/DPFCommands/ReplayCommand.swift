@@ -146,7 +146,8 @@ struct ReplayCommand: ParsableCommand {
         do {
             reader = try LibpcapReader(path: capture)
         } catch {
-            throw CommandFailure(.badInput, "cannot read capture: \(error.message)")
+            let status = error.systemError.map { ExitStatus.reading(errno: $0) } ?? .badInput
+            throw CommandFailure(status, "cannot read capture: \(error.message)")
         }
         guard let linkType = reader.linkType else {
             throw CommandFailure(

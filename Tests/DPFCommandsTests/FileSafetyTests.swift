@@ -350,6 +350,13 @@ import Testing
             let refused = dpf(["compile", forbidden])
             #expect(refused.status == 3)
             #expect(refused.err == "dpf: cannot read \(forbidden): Permission denied\n")
+            // The same rule for a capture.
+            let web = Fixtures.filtersDirectory + "/web.dpf"
+            let missingCapture = dpf(["replay", directory + "/missing.pcap", "--filters", web])
+            #expect(missingCapture.status == 1, "\(missingCapture.err)")
+            let forbiddenCapture = dpf(["replay", forbidden, "--filters", web])
+            #expect(forbiddenCapture.status == 3, "\(forbiddenCapture.err)")
+            #expect(forbiddenCapture.err == "dpf: cannot read capture: \(forbidden): Permission denied\n")
         }
     }
 
