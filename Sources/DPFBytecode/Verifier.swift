@@ -228,8 +228,7 @@ public enum Verifier {
         guard [1, 2, 4].contains(instruction.width) else {
             throw fail(.badWidth, index, "load width \(instruction.width) is not 1, 2 or 4")
         }
-        let full: UInt32 = instruction.width == 4 ? .max : (1 << (8 * UInt32(instruction.width))) - 1
-        guard instruction.mask & ~full == 0 else {
+        guard instruction.mask & ~Instruction.fullMask(width: instruction.width) == 0 else {
             throw fail(
                 .maskWiderThanLoad, index,
                 "mask 0x\(String(instruction.mask, radix: 16)) is wider than a \(instruction.width)-byte load"
