@@ -63,6 +63,50 @@ import Testing
     }
 }
 
+/// The limits that keep verifying and loading a crafted program bounded.
+@Suite struct VerifierLimitTests {
+    @Test func tablesLargerThanTheLimitAreRefusedBeforeAnySlotIsRead() {
+        let program = Program(
+            instructions: [Instruction(.halt)],
+            tables: [
+                DispatchTable(
+                    layout: .direct, keys: [],
+                    targets: Array(repeating: DispatchTable.empty, count: Verifier.maximumTableSlots + 1),
+                    parameter: 0)
+            ])
+        let error = #expect(throws: VerifierError.self) { try Verifier.verify(program) }
+        #expect(error?.kind == .tooLarge)
+        #expect(error?.message == "16777217 table slots, more than 16777216")
+    }
+
+    /// 4,097 dispatches sharing one table of 4,096 distinct targets: one edge past the limit, which
+    /// would otherwise cost the load prover that many merges.
+    @Test func dispatchEdgesPastTheLimitAreRefused() {
+        let dispatches = 4097
+        let targets = (0..<4096).map { UInt32(dispatches + $0) }
+        var instructions = (0..<dispatches).map { _ in
+            Instruction(.dispatch, width: 1, mask: 0xFF, value: 0, target: UInt32(dispatches))
+        }
+        instructions += Array(repeating: Instruction(.halt), count: targets.count + 1)
+        let program = Program(
+            instructions: instructions,
+            tables: [DispatchTable(layout: .direct, keys: [], targets: targets, parameter: 0)])
+        let error = #expect(throws: VerifierError.self) { try Verifier.verify(program) }
+        #expect(error?.kind == .tooLarge)
+        #expect(error?.instruction == 4096)
+        // One dispatch fewer stays within the limit and verifies.
+        var fewer = program
+        fewer.instructions.removeFirst()
+        fewer.instructions = fewer.instructions.map {
+            var instruction = $0
+            if instruction.opcode == .dispatch { instruction.target -= 1 }
+            return instruction
+        }
+        fewer.tables[0].targets = targets.map { $0 - 1 }
+        #expect((try? Verifier.verify(fewer)) != nil)
+    }
+}
+
 /// Printing shows any program, verified or not: bad widths, huge offsets and scales, tables and
 /// filters that do not exist, malformed tables, impossible counts. It may print nonsense for
 /// nonsense, but it never traps.
