@@ -15,6 +15,9 @@
 ///       0x400 -> accept #0  // dns.1
 ///
 /// Filters are listed in install order, the delivery rule's last tie-break.
+///
+/// It prints any program, verified or not, and never traps: a program the verifier refuses prints
+/// as well as it can (a load of width 3 as `u24`), for the reader to see what is wrong.
 public enum Disassembler {
     public static func disassemble(_ program: Program) -> String {
         var lines = ["program registers \(program.registerCount) link \(program.linkType)"]
@@ -33,7 +36,10 @@ public enum Disassembler {
         for (index, table) in program.tables.enumerated() {
             switch table.layout {
             case .direct:
-                lines.append("table \(index): direct, \(table.capacity) slots from \(hex(table.firstKey))")
+                // The whole parameter: a verified table's first key fits 32 bits, another's may not.
+                lines.append(
+                    "table \(index): direct, \(table.capacity) slots from 0x\(String(table.parameter, radix: 16))"
+                )
             case .collisionFree, .probing:
                 let kind = table.layout == .collisionFree ? "collision-free" : "probing"
                 lines.append(
@@ -47,7 +53,9 @@ public enum Disassembler {
                     ? "accept " + filter(Int(target & ~DispatchTable.terminalBit), in: program)
                     : label(Int(target))
                 let place = table.isHashed ? "slot \(slot): " : ""
-                lines.append("  \(place)\(hex(table.key(at: slot))) -> \(destination)")
+                // A malformed hashed table (the verifier refuses it) may lack this slot's key.
+                let key = table.isHashed && slot >= table.keys.count ? "(no key)" : hex(table.key(at: slot))
+                lines.append("  \(place)\(key) -> \(destination)")
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -81,10 +89,15 @@ public enum Disassembler {
 
     static func load(_ instruction: Instruction) -> String {
         let base = instruction.base == 0 ? "" : "r\(instruction.base)+"
-        let full: UInt32 = instruction.width == 4 ? .max : (1 << (8 * UInt32(instruction.width))) - 1
-        let masked = instruction.mask == full ? "" : " & \(hex(instruction.mask))"
+        let masked =
+            instruction.mask == Instruction.fullMask(width: instruction.width)
+            ? "" : " & \(hex(instruction.mask))"
         return "u\(8 * Int(instruction.width))[\(base)\(instruction.offset)]\(masked)"
     }
+
+    /// A shift's multiplier, 2^`aux`; written as a power where it would not fit (the verifier
+    /// allows 1 to 8).
+    static func scale(_ aux: UInt8) -> String { aux < 63 ? String(1 << aux) : "2^\(aux)" }
 
     /// `#3  // web.http`: the number is what counts, the name (escaped as in `quote`, so it stays on
     /// its line) a comment for readers. A `*` after a mnemonic marks a load whose bounds an earlier
@@ -97,7 +110,7 @@ public enum Disassembler {
         switch instruction.opcode {
         case .shift:
             return
-                "shift    r\(instruction.register) = r\(instruction.base) + \(1 << instruction.aux)*(\(load(instruction)))"
+                "shift    r\(instruction.register) = r\(instruction.base) + \(scale(instruction.aux))*(\(load(instruction)))"
         case .test, .testNot:
             let mnemonic =
                 (instruction.opcode == .test ? "test" : "testnot") + (instruction.isBoundsProven ? "*" : "")

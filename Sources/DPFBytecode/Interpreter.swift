@@ -270,6 +270,11 @@ private struct Code {
 
     init(_ program: Program) {
         precondition(Step.size == MemoryLayout<Step>.stride, "steps are \(Step.size) bytes")
+        // Decoding reads values the program supplies; the verifier bounds every one this arithmetic
+        // uses, for every instruction and every table (also tables no dispatch reads), so none of
+        // it can overflow: targets stay below `maximumInstructions` (2^20, so byte offsets below
+        // 2^25), slots of all tables together below `maximumTableSlots` (2^24), filter numbers
+        // below `maximumFilters` (2^24), widths in 1, 2 and 4, table numbers in range.
         // Jump targets become byte offsets of steps.
         var program = program
         program.retarget { $0 * UInt32(Step.size) }

@@ -114,16 +114,23 @@ public struct DispatchTable: Sendable, Hashable {
     @inline(__always)
     public func home(of key: UInt32) -> Int { Int(truncatingIfNeeded: (UInt64(key) &* multiplier) >> shift) }
 
-    /// The key a slot holds (direct slots hold their key implicitly).
-    public func key(at slot: Int) -> UInt32 { isHashed ? keys[slot] : firstKey &+ UInt32(slot) }
+    /// The key a slot holds (direct slots hold their key implicitly). A hashed table must hold a
+    /// key for `slot`, as every built or verified one does.
+    public func key(at slot: Int) -> UInt32 {
+        isHashed ? keys[slot] : firstKey &+ UInt32(truncatingIfNeeded: slot)
+    }
 
-    /// The target for `key`, or `empty`.
+    /// The target for `key`, or `empty`; also `empty` for every key of a malformed hashed table
+    /// (one the verifier refuses), so a lookup never traps.
     public func lookup(_ key: UInt32) -> UInt32 {
         switch layout {
         case .direct:
             let slot = Int(key &- firstKey)
             return slot < capacity ? targets[slot] : DispatchTable.empty
         case .collisionFree, .probing:
+            guard capacity > 0, capacity & (capacity - 1) == 0, keys.count == capacity else {
+                return DispatchTable.empty
+            }
             var slot = home(of: key)
             for _ in 0..<capacity {
                 if targets[slot] == DispatchTable.empty || keys[slot] == key { return targets[slot] }

@@ -21,7 +21,14 @@ public struct ProgramFileError: Error, Sendable, Equatable, CustomStringConverti
 public enum ProgramFile {
     public static let magic: [UInt8] = Array("DPFC".utf8)
     public static let version: UInt16 = 2
+    /// The layout word `encode` writes for a table the format cannot carry; no layout has it.
+    static let unrepresentable: UInt32 = 0xFFFF_FFFF
 
+    /// Writes any program without trapping; a program the format cannot carry is written so
+    /// that it is still refused, never repaired into a different, valid one. Counts beyond 32 bits
+    /// (a negative register count too) are clamped, and the verifier refuses every clamped value;
+    /// a table whose keys do not match its layout (a hashed table without a key per slot, a direct
+    /// one with keys) is written with layout `unrepresentable`, which `decode` refuses.
     public static func encode(_ program: Program) -> [UInt8] {
         var body = Writer()
         for instruction in program.instructions {
@@ -38,11 +45,12 @@ public enum ProgramFile {
             body.u32(instruction.specificity)
         }
         for table in program.tables {
-            body.u32(UInt32(table.layout.rawValue))
-            body.u32(UInt32(table.capacity))
+            let representable = table.keys.count == (table.isHashed ? table.capacity : 0)
+            body.u32(representable ? UInt32(table.layout.rawValue) : unrepresentable)
+            body.u32(UInt32(clamping: table.capacity))
             body.u64(table.parameter)
             for slot in 0..<table.capacity {
-                if table.isHashed { body.u32(table.keys[slot]) }
+                if table.isHashed && representable { body.u32(table.keys[slot]) }
                 body.u32(table.targets[slot])
             }
         }
@@ -57,10 +65,10 @@ public enum ProgramFile {
         header.u16(version)
         header.u16(0)
         header.u32(program.linkType)
-        header.u32(UInt32(program.registerCount))
-        header.u32(UInt32(program.instructions.count))
-        header.u32(UInt32(program.tables.count))
-        header.u32(UInt32(program.filters.count))
+        header.u32(UInt32(clamping: program.registerCount))
+        header.u32(UInt32(clamping: program.instructions.count))
+        header.u32(UInt32(clamping: program.tables.count))
+        header.u32(UInt32(clamping: program.filters.count))
         header.u32(CRC32.checksum(header.bytes + body.bytes))
         return header.bytes + body.bytes
     }

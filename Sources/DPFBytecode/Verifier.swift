@@ -15,7 +15,8 @@ public struct VerifierError: Error, Sendable, Equatable, CustomStringConvertible
         case badTable
         case badAccept
         case tooManyRegisters
-        /// More than `Verifier.maximumInstructions` instructions.
+        /// More than `Verifier.maximumInstructions` instructions, `maximumFilters` filters,
+        /// `maximumTableSlots` table slots or `maximumEdges` dispatch edges.
         case tooLarge
         /// A specificity above `Verifier.maximumSpecificity`.
         case badSpecificity
@@ -47,6 +48,13 @@ public struct VerifiedProgram: Sendable {
 /// most 3), `check`s only of registers already written, specificities within
 /// `maximumSpecificity`, table and filter numbers in range (terminal table entries included),
 /// tables well formed, and every load marked bounds-proven covered by a `check` on every path.
+///
+/// Every part of the program is checked, whether or not anything refers to it: the interpreter
+/// decodes every instruction and every table when it loads a program, so a table no `dispatch`
+/// reads must still be well formed, jump inside the program and accept only filters that exist.
+/// Such a table is not refused outright: it is harmless once checked, and refusing it would add a
+/// rule that safety does not need. The work is linear in the program's size, and bounded by the
+/// limits below, so verifying a crafted program cannot hang either.
 public enum Verifier {
     public static let packetWindow = 65536
     public static let maximumRegisters = 16
@@ -54,6 +62,15 @@ public enum Verifier {
     public static let maximumInstructions = 1 << 20
     /// Specificity counts header bits a path tested; the interpreter packs it into 16 bits.
     public static let maximumSpecificity: UInt32 = 0xFFFF
+    /// Filters a program may accept; keeps filter numbers far below the 2^31 the interpreter's
+    /// delivery key and its `Int32` owners can hold.
+    public static let maximumFilters = 1 << 24
+    /// Slots of all tables together (a 128 MiB program at most); keeps every slot's position in
+    /// the interpreter's decoded tables within 32 bits.
+    public static let maximumTableSlots = 1 << 24
+    /// Jumps from dispatches into code, counted once per dispatch and distinct target; bounds the
+    /// work of proving loads when many dispatches share one large table.
+    public static let maximumEdges = 1 << 24
 
     public static func verify(_ program: Program) throws(VerifierError) -> VerifiedProgram {
         let instructions = program.instructions
@@ -75,15 +92,64 @@ public enum Verifier {
                 kind: .tooManyRegisters, instruction: -1,
                 message: "register count \(program.registerCount) outside 1...\(maximumRegisters)")
         }
+        guard program.filters.count <= maximumFilters else {
+            throw VerifierError(
+                kind: .tooLarge, instruction: -1,
+                message: "\(program.filters.count) filters, more than \(maximumFilters)")
+        }
+        // Counted before anything reads a slot, so the work below stays bounded.
+        let slots = program.tables.reduce(0) { $0 + $1.capacity }
+        guard slots <= maximumTableSlots else {
+            throw VerifierError(
+                kind: .tooLarge, instruction: -1,
+                message: "\(slots) table slots, more than \(maximumTableSlots)")
+        }
+        let summaries = program.tables.map { TableSummary($0, filterCount: program.filters.count) }
         var written = Set<UInt8>([0])
         var inPrologue = true
+        var edges = 0
         for (index, instruction) in instructions.enumerated() {
             if instruction.opcode != .shift { inPrologue = false }
-            try check(instruction, at: index, in: program, written: &written, inPrologue: inPrologue)
+            try check(
+                instruction, at: index, in: program, summaries: summaries, written: &written,
+                inPrologue: inPrologue)
+            if instruction.opcode == .dispatch {
+                edges += summaries[Int(instruction.value)].codeTargets.count
+                guard edges <= maximumEdges else {
+                    throw VerifierError(
+                        kind: .tooLarge, instruction: index,
+                        message: "more than \(maximumEdges) jumps from dispatches into the code")
+                }
+            }
         }
+        // Every table, including those no dispatch reads: the interpreter decodes them all.
         for (index, table) in program.tables.enumerated() { try check(table, index: index, in: program) }
-        try checkProvenLoads(program)
+        try checkProvenLoads(program, summaries: summaries)
         return VerifiedProgram(program)
+    }
+
+    /// What the dispatches of a table need to know of its entries, gathered once per table (a
+    /// table may serve many dispatches).
+    private struct TableSummary {
+        /// The distinct targets of entries that lead into the code, ascending.
+        let codeTargets: [UInt32]
+        /// The first terminal entry, in slot order, that names a filter the program lacks.
+        let missingFilter: UInt32?
+
+        init(_ table: DispatchTable, filterCount: Int) {
+            var targets = Set<UInt32>()
+            var missing: UInt32?
+            for target in table.targets where target != DispatchTable.empty {
+                if DispatchTable.isTerminal(target) {
+                    let filter = target & ~DispatchTable.terminalBit
+                    if missing == nil && Int(filter) >= filterCount { missing = filter }
+                } else {
+                    targets.insert(target)
+                }
+            }
+            codeTargets = targets.sorted()
+            missingFilter = missing
+        }
     }
 
     private static func fail(_ kind: VerifierError.Kind, _ index: Int, _ message: String) -> VerifierError {
@@ -91,8 +157,8 @@ public enum Verifier {
     }
 
     private static func check(
-        _ instruction: Instruction, at index: Int, in program: Program, written: inout Set<UInt8>,
-        inPrologue: Bool
+        _ instruction: Instruction, at index: Int, in program: Program, summaries: [TableSummary],
+        written: inout Set<UInt8>, inPrologue: Bool
     ) throws(VerifierError) {
         guard instruction.specificity <= maximumSpecificity else {
             throw fail(
@@ -136,17 +202,16 @@ public enum Verifier {
                 throw fail(.badTable, index, "table \(instruction.value) does not exist")
             }
             try checkTarget(instruction.target, from: index, in: program)
-            for target in program.tables[Int(instruction.value)].targets where target != DispatchTable.empty {
-                if DispatchTable.isTerminal(target) {
-                    guard Int(target & ~DispatchTable.terminalBit) < program.filters.count else {
-                        throw fail(
-                            .badAccept, index,
-                            "table \(instruction.value) accepts filter \(target & ~DispatchTable.terminalBit), which does not exist"
-                        )
-                    }
-                } else {
-                    try checkTarget(target, from: index, in: program)
-                }
+            let summary = summaries[Int(instruction.value)]
+            if let filter = summary.missingFilter {
+                throw fail(
+                    .badAccept, index,
+                    "table \(instruction.value) accepts filter \(filter), which does not exist")
+            }
+            // The lowest and the highest target stand for all of them.
+            if let lowest = summary.codeTargets.first, let highest = summary.codeTargets.last {
+                try checkTarget(lowest, from: index, in: program)
+                try checkTarget(highest, from: index, in: program)
             }
         case .accept:
             guard Int(instruction.value) < program.filters.count else {
@@ -163,8 +228,7 @@ public enum Verifier {
         guard [1, 2, 4].contains(instruction.width) else {
             throw fail(.badWidth, index, "load width \(instruction.width) is not 1, 2 or 4")
         }
-        let full: UInt32 = instruction.width == 4 ? .max : (1 << (8 * UInt32(instruction.width))) - 1
-        guard instruction.mask & ~full == 0 else {
+        guard instruction.mask & ~Instruction.fullMask(width: instruction.width) == 0 else {
             throw fail(
                 .maskWiderThanLoad, index,
                 "mask 0x\(String(instruction.mask, radix: 16)) is wider than a \(instruction.width)-byte load"
@@ -183,7 +247,8 @@ public enum Verifier {
     /// Every bounds-proven load must be covered, on every path that reaches it, by a `check` of
     /// its base register reaching at least as far. Jumps only go forward, so one pass in program
     /// order sees every predecessor of an instruction before the instruction itself.
-    private static func checkProvenLoads(_ program: Program) throws(VerifierError) {
+    private static func checkProvenLoads(_ program: Program, summaries: [TableSummary]) throws(VerifierError)
+    {
         let instructions = program.instructions
         var incoming = [[UInt8: Int]?](repeating: nil, count: instructions.count)
         incoming[0] = [:]
@@ -216,8 +281,7 @@ public enum Verifier {
                 merge(facts, into: Int(instruction.target))
             case .dispatch:
                 merge(facts, into: Int(instruction.target))
-                for target in program.tables[Int(instruction.value)].targets
-                where DispatchTable.isCodeTarget(target) {
+                for target in summaries[Int(instruction.value)].codeTargets {
                     merge(facts, into: Int(target))
                 }
             case .check:
@@ -246,6 +310,30 @@ public enum Verifier {
     }
 
     private static func check(_ table: DispatchTable, index: Int, in program: Program) throws(VerifierError) {
+        try checkLayout(table, index: index)
+        for slot in 0..<table.capacity where table.targets[slot] != DispatchTable.empty {
+            let target = table.targets[slot]
+            if DispatchTable.isTerminal(target) {
+                guard Int(target & ~DispatchTable.terminalBit) < program.filters.count else {
+                    throw fail(
+                        .badAccept, -1,
+                        "table \(index) accepts filter \(target & ~DispatchTable.terminalBit), which does not exist"
+                    )
+                }
+            } else {
+                guard Int(target) < program.instructions.count else {
+                    throw fail(
+                        .targetOutOfRange, -1,
+                        "table \(index): key \(hex(table.key(at: slot))) jumps to \(target), outside the program's \(program.instructions.count) instructions"
+                    )
+                }
+            }
+        }
+    }
+
+    private static func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
+
+    private static func checkLayout(_ table: DispatchTable, index: Int) throws(VerifierError) {
         let capacity = table.capacity
         guard table.layout != .direct else {
             guard capacity >= 1 else {
@@ -272,8 +360,9 @@ public enum Verifier {
         guard table.keys.count == capacity else {
             throw fail(.badTable, -1, "table \(index): \(table.keys.count) keys for \(capacity) slots")
         }
-        let used = table.targets.filter { $0 != DispatchTable.empty }
-        guard used.count < capacity else { throw fail(.badTable, -1, "table \(index) has no free slot") }
+        guard let free = table.targets.firstIndex(of: DispatchTable.empty) else {
+            throw fail(.badTable, -1, "table \(index) has no free slot")
+        }
         var seen = Set<UInt32>()
         for slot in 0..<capacity where table.targets[slot] != DispatchTable.empty {
             guard seen.insert(table.keys[slot]).inserted else {
@@ -281,19 +370,25 @@ public enum Verifier {
                     .badTable, -1, "table \(index) holds key 0x\(String(table.keys[slot], radix: 16)) twice")
             }
         }
+        // How many occupied slots end at each slot (0 for a free one), going round from a free
+        // slot: a key is found from its home without crossing a free slot exactly when its home
+        // lies within the run that ends at its slot. One pass, however the keys cluster.
+        var run = [Int](repeating: 0, count: capacity)
+        var length = 0
+        for step in 1...capacity {
+            let slot = (free + step) & (capacity - 1)
+            length = table.targets[slot] == DispatchTable.empty ? 0 : length + 1
+            run[slot] = length
+        }
         for slot in 0..<capacity where table.targets[slot] != DispatchTable.empty {
-            // Every key must be found from its home slot without crossing a free slot.
-            var probe = table.home(of: table.keys[slot])
-            if table.layout == .collisionFree && probe != slot {
+            let home = table.home(of: table.keys[slot])
+            if table.layout == .collisionFree && home != slot {
                 throw fail(
                     .badTable, -1,
                     "table \(index) claims to be collision-free but a key is not in its home slot")
             }
-            while probe != slot {
-                if table.targets[probe] == DispatchTable.empty {
-                    throw fail(.badTable, -1, "table \(index): a key cannot be reached from its home slot")
-                }
-                probe = (probe + 1) & (capacity - 1)
+            guard (slot - home) & (capacity - 1) < run[slot] else {
+                throw fail(.badTable, -1, "table \(index): a key cannot be reached from its home slot")
             }
         }
     }

@@ -30,7 +30,32 @@ public enum Lowering {
             registerCount: lowering.registers.count, linkType: trie.linkType.rawValue)
         JumpThreading.apply(to: &program)
         TableSharing.apply(to: &program)
+        try checkLimits(program)
         return program
+    }
+
+    /// A filter set too large for one program is the user's input, not a compiler bug: it is
+    /// refused here with a message rather than by the verifier.
+    static func checkLimits(_ program: Program) throws(LoweringError) {
+        guard program.instructions.count <= Verifier.maximumInstructions else {
+            throw LoweringError(
+                message:
+                    "the filters need \(program.instructions.count) instructions, more than the \(Verifier.maximumInstructions) a program may have"
+            )
+        }
+        guard program.filters.count <= Verifier.maximumFilters else {
+            throw LoweringError(
+                message:
+                    "\(program.filters.count) filters, more than the \(Verifier.maximumFilters) a program may have"
+            )
+        }
+        let slots = program.tables.reduce(0) { $0 + $1.capacity }
+        guard slots <= Verifier.maximumTableSlots else {
+            throw LoweringError(
+                message:
+                    "the filters need \(slots) table slots, more than the \(Verifier.maximumTableSlots) a program may have"
+            )
+        }
     }
 
     struct State {
@@ -130,27 +155,82 @@ public enum Lowering {
         /// (established by `check` instructions around it).
         typealias Proven = [UInt8: Int]
 
-        mutating func emit(node: Int32, proven: Proven = [:]) throws(LoweringError) {
-            let view = trie.view(of: node)
-            for accept in view.accepts {
-                instructions.append(try acceptInstruction(accept))
-            }
-            for group in view.groups {
-                if group.equalities.count == 1 {
-                    let (value, child) = group.equalities[0]
-                    if let (load, equalities) = try coalesced(group.key, value, child) {
-                        try emitEqualities(load, equalities, proven: proven)
-                    } else {
-                        try emitEqualities(try load(.test, group.key), group.equalities, proven: proven)
+        /// Emission work, done in order from a stack rather than by recursion, so a trie as deep as
+        /// a chain of thousands of conjuncts lowers without exhausting the thread's stack.
+        enum Work {
+            /// A node: its accepts now, then its groups in order.
+            case node(Int32, Proven)
+            /// A group's equality edges: one test, or a dispatch.
+            case equalities(TrieNodeView.Group, Proven)
+            /// One of a group's other edges (a range, `!=`, a negation).
+            case other(Literal, TestKey, child: Int32, Proven)
+            /// A test whose failure skips the child's block.
+            case guarded(Instruction, child: Int32, Proven)
+            /// Points these instructions past the block just emitted.
+            case patch([Int])
+            /// The next entry of dispatch `index` of `dispatches`, or its end.
+            case dispatchEntry(Int)
+            /// The jump that ends an entry's block in dispatch `index`.
+            case exitJump(Int)
+        }
+
+        /// A dispatch whose entries are being emitted.
+        struct PendingDispatch {
+            let at: Int
+            let table: Int
+            let equalities: [(value: UInt32, child: Int32)]
+            let proven: Proven
+            var next = 0
+            var entries: [(key: UInt32, target: UInt32)] = []
+            var exits: [Int] = []
+            var terminalSpecificity: UInt32?
+        }
+
+        mutating func emit(node root: Int32) throws(LoweringError) {
+            var work: [Work] = [.node(root, [:])]
+            var dispatches: [PendingDispatch] = []
+            while let item = work.popLast() {
+                switch item {
+                case .node(let node, let proven):
+                    let view = trie.view(of: node)
+                    for accept in view.accepts {
+                        instructions.append(try acceptInstruction(accept))
                     }
-                } else if group.equalities.count >= 2 {
-                    try emitEqualities(try load(.dispatch, group.key), group.equalities, proven: proven)
-                }
-                for (literal, child) in group.others {
-                    var test = try load(literal.isNegated ? .testNot : .test, group.key)
+                    var items: [Work] = []
+                    for group in view.groups {
+                        items.append(.equalities(group, proven))
+                        for (literal, child) in group.others {
+                            items.append(.other(literal, group.key, child: child, proven))
+                        }
+                    }
+                    work += items.reversed()
+                case .equalities(let group, let proven):
+                    if group.equalities.count == 1 {
+                        let (value, child) = group.equalities[0]
+                        if let (load, equalities) = try coalesced(group.key, value, child) {
+                            startEqualities(load, equalities, proven, &work, &dispatches)
+                        } else {
+                            startEqualities(
+                                try load(.test, group.key), group.equalities, proven, &work, &dispatches)
+                        }
+                    } else if group.equalities.count >= 2 {
+                        startEqualities(
+                            try load(.dispatch, group.key), group.equalities, proven, &work, &dispatches)
+                    }
+                case .other(let literal, let key, let child, let proven):
+                    var test = try load(literal.isNegated ? .testNot : .test, key)
                     test.relation = Instruction.Relation(literal.atom.relation)
                     test.value = literal.atom.value
-                    try emitGuarded(test, child: child, proven: proven)
+                    work.append(.guarded(test, child: child, proven))
+                case .guarded(let test, let child, let proven):
+                    startGuarded(test, child: child, proven, &work)
+                case .patch(let indices):
+                    for index in indices { instructions[index].target = here }
+                case .dispatchEntry(let index):
+                    try nextEntry(of: index, &work, &dispatches)
+                case .exitJump(let index):
+                    dispatches[index].exits.append(instructions.count)
+                    instructions.append(Instruction(.jump))
                 }
             }
         }
@@ -167,11 +247,26 @@ public enum Lowering {
         /// How far past each base register a straight run of positive tests starting with `test`
         /// reads: the run continues through nodes with no accepts and a single positive edge, all
         /// of which fail together if the packet is too short for any of them.
-        func runEnds(_ test: Instruction, child: Int32) -> (ends: Proven, loads: Int) {
-            var ends: Proven = [test.base: Int(test.offset) + Int(test.width)]
-            var loads = 1
-            var node = child
+        mutating func runEnds(_ test: Instruction, child: Int32) -> (ends: Proven, loads: Int) {
+            var (ends, loads) = run(from: child)
+            ends[test.base] = max(ends[test.base] ?? 0, Int(test.offset) + Int(test.width))
+            return (ends, loads + 1)
+        }
+
+        /// The run of nodes from `node` on (see `runEnds`), remembered per node so that the tests
+        /// along one long chain do not each walk the rest of it.
+        var runs: [Int32: (ends: Proven, loads: Int)] = [:]
+
+        mutating func run(from node: Int32) -> (ends: Proven, loads: Int) {
+            // Walk down to the run's end or to a node already known, then fill in upwards.
+            var chain: [(node: Int32, register: UInt8, end: Int)] = []
+            var node = node
+            var known: (ends: Proven, loads: Int) = ([:], 0)
             while true {
+                if let run = runs[node] {
+                    known = run
+                    break
+                }
                 let view = trie.view(of: node)
                 guard view.accepts.isEmpty, view.groups.count == 1 else { break }
                 let group = view.groups[0]
@@ -186,18 +281,22 @@ public enum Lowering {
                     break
                 }
                 // `assignRegisters` gave every base in the trie a register.
-                let register = registers[group.key.base]!
-                ends[register] = max(ends[register] ?? 0, group.key.offset + group.key.width)
-                loads += 1
+                chain.append((node, registers[group.key.base]!, group.key.offset + group.key.width))
                 node = next
             }
-            return (ends, loads)
+            for (node, register, end) in chain.reversed() {
+                known.ends[register] = max(known.ends[register] ?? 0, end)
+                known.loads += 1
+                runs[node] = known
+            }
+            return known
         }
 
         /// A test whose failure skips the child's block. A positive test that starts a run of more
         /// loads than it has base registers gets one `check` per register in front, covering the
         /// whole run, and the run's loads skip their own bounds checks.
-        mutating func emitGuarded(_ test: Instruction, child: Int32, proven: Proven) throws(LoweringError) {
+        mutating func startGuarded(_ test: Instruction, child: Int32, _ proven: Proven, _ work: inout [Work])
+        {
             var proven = proven
             var checks: [Int] = []
             if test.opcode == .test {
@@ -213,25 +312,31 @@ public enum Lowering {
             }
             let at = instructions.count
             instructions.append(marked(test, proven))
-            try emit(node: child, proven: proven)
-            instructions[at].target = here
-            for check in checks { instructions[check].target = here }
+            work.append(.patch([at] + checks))
+            work.append(.node(child, proven))
         }
 
         /// One test for a single equality edge, a dispatch for several.
-        mutating func emitEqualities(
-            _ load: Instruction, _ equalities: [(value: UInt32, child: Int32)], proven: Proven
-        ) throws(LoweringError) {
+        mutating func startEqualities(
+            _ load: Instruction, _ equalities: [(value: UInt32, child: Int32)], _ proven: Proven,
+            _ work: inout [Work], _ dispatches: inout [PendingDispatch]
+        ) {
             if equalities.count == 1 {
                 var test = load
                 test.opcode = .test
                 test.value = equalities[0].value
-                try emitGuarded(test, child: equalities[0].child, proven: proven)
-            } else {
-                var dispatch = load
-                dispatch.opcode = .dispatch
-                try emitDispatch(dispatch, equalities, proven: proven)
+                work.append(.guarded(test, child: equalities[0].child, proven))
+                return
             }
+            var dispatch = marked(load, proven)
+            dispatch.opcode = .dispatch
+            dispatch.value = UInt32(tables.count)
+            dispatches.append(
+                PendingDispatch(
+                    at: instructions.count, table: tables.count, equalities: equalities, proven: proven))
+            tables.append(DispatchTable.build([]))  // placeholder, replaced at the dispatch's end
+            instructions.append(dispatch)
+            work.append(.dispatchEntry(dispatches.count - 1))
         }
 
         /// DPF's atom coalescing: an equality whose child does nothing but compare one nearby field
@@ -265,39 +370,37 @@ public enum Lowering {
             return (try load(.dispatch, wide), equalities)
         }
 
-        mutating func emitDispatch(
-            _ load: Instruction, _ equalities: [(value: UInt32, child: Int32)], proven: Proven
-        ) throws(LoweringError) {
-            let at = instructions.count
-            var dispatch = marked(load, proven)
-            dispatch.value = UInt32(tables.count)
-            tables.append(DispatchTable.build([]))  // placeholder, replaced below
-            instructions.append(dispatch)
-            var entries: [(key: UInt32, target: UInt32)] = []
-            var exits: [Int] = []
-            var terminalSpecificity: UInt32?
-            for (value, child) in equalities {
-                let leaf = trie.view(of: child)
-                // A leaf that only accepts lives in the table entry itself, when its specificity is
-                // the one this dispatch carries (the first such leaf's; siblings share their path, so
-                // in practice all agree).
-                if leaf.groups.isEmpty && leaf.accepts.count == 1 {
-                    let specificity = try specificity(of: leaf.accepts[0])
-                    if terminalSpecificity == nil { terminalSpecificity = specificity }
-                    if terminalSpecificity == specificity {
-                        entries.append((value, DispatchTable.terminalBit | number(of: leaf.accepts[0])))
-                        continue
-                    }
-                }
-                entries.append((value, here))
-                try emit(node: child, proven: proven)
-                exits.append(instructions.count)
-                instructions.append(Instruction(.jump))
+        /// The next entry of a dispatch: a leaf that only accepts lives in the table entry itself,
+        /// when its specificity is the one this dispatch carries (the first such leaf's; siblings
+        /// share their path, so in practice all agree); any other child gets a block that ends with
+        /// a jump past its siblings. After the last entry the table is built and the jumps aimed.
+        mutating func nextEntry(of index: Int, _ work: inout [Work], _ dispatches: inout [PendingDispatch])
+            throws(LoweringError)
+        {
+            let pending = dispatches[index]
+            guard pending.next < pending.equalities.count else {
+                for exit in pending.exits { instructions[exit].target = here }
+                instructions[pending.at].target = here
+                instructions[pending.at].specificity = pending.terminalSpecificity ?? 0
+                tables[pending.table] = DispatchTable.build(pending.entries)
+                return
             }
-            for exit in exits { instructions[exit].target = here }
-            instructions[at].target = here
-            instructions[at].specificity = terminalSpecificity ?? 0
-            tables[Int(dispatch.value)] = DispatchTable.build(entries)
+            let (value, child) = pending.equalities[pending.next]
+            dispatches[index].next += 1
+            work.append(.dispatchEntry(index))
+            let leaf = trie.view(of: child)
+            if leaf.groups.isEmpty && leaf.accepts.count == 1 {
+                let specificity = try specificity(of: leaf.accepts[0])
+                if pending.terminalSpecificity == nil { dispatches[index].terminalSpecificity = specificity }
+                if dispatches[index].terminalSpecificity == specificity {
+                    dispatches[index].entries.append(
+                        (value, DispatchTable.terminalBit | number(of: leaf.accepts[0])))
+                    return
+                }
+            }
+            dispatches[index].entries.append((value, here))
+            work.append(.exitJump(index))
+            work.append(.node(child, pending.proven))
         }
     }
 }

@@ -5,6 +5,7 @@ import DPFTestSupport
 import DPFTrie
 import DPFWire
 import DPFWorkloads
+import Foundation
 import Testing
 
 /// The interpreter running the lowered program gives exactly the trie walker's verdict (which the
@@ -168,5 +169,44 @@ import Testing
             tapEnds: UnsafeMutableBufferPointer(start: nil, count: 0),
             taps: UnsafeMutableBufferPointer(start: nil, count: 0))
         #expect(ran == 0)
+    }
+}
+
+/// Lowering walks the trie with a work stack, not by recursion: a chain of thousands of
+/// conjuncts (one trie level each) lowers on a thread with a small stack, in linear time.
+@Suite struct DeepTrieLoweringTests {
+    /// Runs `body` on a thread with a stack of `stackSize` bytes and waits for it.
+    static func onSmallStack(_ stackSize: Int, _ body: @escaping @Sendable () -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            body()
+            done.signal()
+        }
+        thread.stackSize = stackSize
+        thread.start()
+        done.wait()
+    }
+
+    final class Box: @unchecked Sendable {
+        var program: Result<Program, LoweringError>?
+    }
+
+    @Test func aChainOfThousandsOfConjunctsLowersOnASmallStack() throws {
+        let depth = 1500
+        let tree = FilterTree.and(
+            (0..<depth).map { .atom(Atom(offset: $0, width: 1, relation: .notEqual, value: 7)) })
+        let trie = DecisionTrie()
+        try trie.insert(name: "chain", app: "chain", tree: tree)
+        let box = Box()
+        nonisolated(unsafe) let shared = trie
+        DeepTrieLoweringTests.onSmallStack(256 << 10) {
+            box.program = Result { () throws(LoweringError) in try Lowering.lower(shared) }
+        }
+        let program = try #require(try box.program?.get())
+        #expect(program.instructions.count > depth)
+        let interpreter = Interpreter(try Verifier.verify(program))
+        #expect(interpreter.run([UInt8](repeating: 0, count: depth)).owner == 0)
+        #expect(interpreter.run([UInt8](repeating: 0, count: depth - 1)).owner == nil)
+        #expect(interpreter.run([UInt8](repeating: 7, count: depth)).owner == nil)
     }
 }
