@@ -39,7 +39,11 @@ import Testing
         var inputs = 0
         while Date() < deadline {
             let seed = generator.pick(PipelineRobustnessTests.seeds)
-            let bytes = generator.chance(0.2) ? Array(seed.utf8) : mutate(seed, &generator)
+            let words = [
+                "and", "or", "not", "vlan", "tcp", "ip6", "tcp.dport", "==", "!=", "in", "0..9", "/8",
+            ]
+            let bytes =
+                generator.chance(0.2) ? Array(seed.utf8) : generator.mutated(seed, edits: 6, words: words)
             let linkType = generator.pick(LinkType.allCases)
             inputs += 1
             if try compileAndRun(bytes, linkType: linkType, packets: packets) { compiled += 1 }
@@ -89,24 +93,5 @@ import Testing
             }
         }
         return true
-    }
-
-    func mutate(_ text: String, _ generator: inout SeededGenerator) -> [UInt8] {
-        var bytes = Array(text.utf8)
-        let alphabet = Array("(){}[]:;.,/=!<>&|\"#\n\r -0x9afz".utf8)
-        let words = ["and", "or", "not", "vlan", "tcp", "ip6", "tcp.dport", "==", "!=", "in", "0..9", "/8"]
-        for _ in 0..<Int.random(in: 1...6, using: &generator) {
-            let index = Int.random(in: 0...bytes.count, using: &generator)
-            switch Int.random(in: 0..<5, using: &generator) {
-            case 0 where index < bytes.count: bytes.remove(at: index)
-            case 1: bytes.insert(generator.pick(alphabet), at: index)
-            case 2 where index < bytes.count: bytes[index] = UInt8.random(in: 0...255, using: &generator)
-            case 3: bytes.insert(contentsOf: Array((" " + generator.pick(words) + " ").utf8), at: index)
-            default:
-                let cut = Int.random(in: 0...bytes.count, using: &generator)
-                bytes = Array(bytes[..<cut])
-            }
-        }
-        return bytes
     }
 }

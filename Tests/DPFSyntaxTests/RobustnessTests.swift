@@ -27,9 +27,8 @@ import Testing
         let deadline = monotonicSeconds() + 2.0
         var inputs = 0
         while monotonicSeconds() < deadline {
-            let bytes =
-                generator.chance(0.3)
-                ? randomBytes(&generator) : mutate(generator.pick(RobustnessTests.seeds), &generator)
+            let seed = generator.pick(RobustnessTests.seeds)
+            let bytes = generator.chance(0.3) ? randomBytes(&generator) : generator.mutated(seed)
             let source = SourceFile(name: "fuzz", bytes: bytes)
             do {
                 _ = try Parser.parseFile(source)
@@ -48,23 +47,6 @@ import Testing
         (0..<Int.random(in: 0...200, using: &generator)).map { _ in
             UInt8.random(in: 0...255, using: &generator)
         }
-    }
-
-    func mutate(_ text: String, _ generator: inout SeededGenerator) -> [UInt8] {
-        var bytes = Array(text.utf8)
-        let alphabet = Array("(){}[]:;.,/=!<>&|\"#\n 0x9afz".utf8)
-        for _ in 0..<Int.random(in: 1...8, using: &generator) {
-            let index = Int.random(in: 0...bytes.count, using: &generator)
-            switch Int.random(in: 0..<4, using: &generator) {
-            case 0 where index < bytes.count: bytes.remove(at: index)
-            case 1: bytes.insert(generator.pick(alphabet), at: index)
-            case 2 where index < bytes.count: bytes[index] = UInt8.random(in: 0...255, using: &generator)
-            default:
-                let cut = Int.random(in: 0...bytes.count, using: &generator)
-                bytes = Array(bytes[..<cut])
-            }
-        }
-        return bytes
     }
 }
 
