@@ -62,7 +62,8 @@ public final class LibpcapReader {
             let reason = String(cString: pcap_geterr(handle))
             throw CaptureError(
                 .malformed,
-                "\(path): record \(recordsRead + 1): \(reason) (after \(recordsRead) good records)")
+                "\(path): record \(recordsRead + 1): \(reason) (after \(recordsRead) good records)",
+                brokenRecord: (recordsRead + 1, reason))
         }
     }
 

@@ -93,15 +93,22 @@ public final class Console: Sendable {
     }
 }
 
-#if canImport(Glibc)
-    private let systemWrite = Glibc.write
-#elseif canImport(Darwin)
-    private let systemWrite = Darwin.write
-#endif
-
 /// `text` padded with spaces to `width` columns (at least one space), on the right or, for
 /// numbers, on the left: the tables `dpf demo` and `dpf bench` print.
 func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
     let padding = String(repeating: " ", count: max(1, width - text.count))
     return right ? padding + text : text + padding
+}
+
+extension Int {
+    /// The number with thousands separators: 1,234,567.
+    var grouped: String {
+        let digits = String(magnitude)
+        var result = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { result += "," }
+            result.append(digit)
+        }
+        return (self < 0 ? "-" : "") + result
+    }
 }

@@ -211,25 +211,6 @@ enum FilterLoader {
 
     /// "1 error", "99,980 errors".
     static func counted(_ count: Int, _ noun: String) -> String {
-        "\(grouped(count)) \(noun)\(count == 1 ? "" : "s")"
-    }
-
-    /// `count` with thousands separated by commas: 99,980.
-    static func grouped(_ count: Int) -> String {
-        let digits = Array(String(count.magnitude))
-        var text = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { text.append(",") }
-            text.append(digit)
-        }
-        return (count < 0 ? "-" : "") + text
+        "\(count.grouped) \(noun)\(count == 1 ? "" : "s")"
     }
 }
-
-#if canImport(Glibc)
-    private let systemRead = Glibc.read
-    private func systemOpen(_ path: String, _ flags: Int32) -> Int32 { Glibc.open(path, flags) }
-#elseif canImport(Darwin)
-    private let systemRead = Darwin.read
-    private func systemOpen(_ path: String, _ flags: Int32) -> Int32 { Darwin.open(path, flags) }
-#endif

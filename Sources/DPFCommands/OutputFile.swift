@@ -283,20 +283,3 @@ final class OutputFile {
         CommandFailure(.environment, "cannot write \(name): \(SystemError.reason(code))")
     }
 }
-
-/// The system's words for an errno value.
-enum SystemError {
-    static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
-}
-
-#if canImport(Glibc)
-    private let systemWrite = Glibc.write
-    private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
-        Glibc.open(path, flags, mode)
-    }
-#elseif canImport(Darwin)
-    private let systemWrite = Darwin.write
-    private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
-        Darwin.open(path, flags, mode)
-    }
-#endif

@@ -38,16 +38,3 @@ final class ProgressLine {
         width = 0
     }
 }
-
-extension Int {
-    /// The number with thousands separators: 1,234,567.
-    var grouped: String {
-        let digits = String(magnitude)
-        var result = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { result += "," }
-            result.append(digit)
-        }
-        return (self < 0 ? "-" : "") + result
-    }
-}

@@ -190,14 +190,9 @@ struct ReplayCommand: ParsableCommand {
         }
         progress.clear()
         let stop = failure.map { error in
-            let record = reader.recordsRead + 1
-            // The reader's message names the file and the record, which the JSON says apart.
-            var reason = Substring(error.message)
-            let prefix = "\(capture): record \(record): "
-            if reason.hasPrefix(prefix) { reason = reason.dropFirst(prefix.count) }
-            let suffix = " (after \(reader.recordsRead) good records)"
-            if reason.hasSuffix(suffix) { reason = reason.dropLast(suffix.count) }
-            return Stop(record: record, reason: String(reason))
+            Stop(
+                record: error.brokenRecord?.number ?? reader.recordsRead + 1,
+                reason: error.brokenRecord?.reason ?? error.message)
         }
         report(
             demux, appTallies: appTallies, filterTallies: filterTallies, packets: packets,

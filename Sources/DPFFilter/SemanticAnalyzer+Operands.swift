@@ -90,7 +90,7 @@ extension SemanticAnalyzer {
     ) throws(Failure) -> [ProtocolGuards.HeaderAccess] {
         guard accesses.isEmpty else { return accesses }
         if header == .eth || header == .vlan { throw unavailable(what, at: range) }
-        _ = impossibleOnLink(what)
+        _ = falseOnLink(what)
         return []
     }
 

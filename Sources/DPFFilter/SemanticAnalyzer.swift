@@ -204,9 +204,9 @@ public struct SemanticAnalyzer {
             tree = guards.vlanTag(depth: vlanDepth + 1)
             if tree != nil { vlanDepth += 1 }
         case .arp, .ip4, .ip6:
-            return guards.network(header, vlanDepth: vlanDepth) ?? impossibleOnLink("'\(name)'")
+            return guards.network(header, vlanDepth: vlanDepth) ?? falseOnLink("'\(name)'")
         case .tcp, .udp, .icmp4, .icmp6:
-            return guards.transportPredicate(header, vlanDepth: vlanDepth) ?? impossibleOnLink("'\(name)'")
+            return guards.transportPredicate(header, vlanDepth: vlanDepth) ?? falseOnLink("'\(name)'")
         }
         guard let tree else { throw unavailable("'\(name)'", at: range) }
         return tree
@@ -219,7 +219,7 @@ public struct SemanticAnalyzer {
 
     /// A protocol this link can never carry (`ip6` on raw IPv4): that branch is false, as in
     /// libpcap, and the filter is flagged if it can then never match.
-    mutating func impossibleOnLink(_ what: String) -> FilterTree {
+    mutating func falseOnLink(_ what: String) -> FilterTree {
         if !impossibleOnLink.contains(what) { impossibleOnLink.append(what) }
         return .reject
     }

@@ -316,10 +316,8 @@ public struct Parser {
 
     /// One operand as itself, several as one n-ary node spanning them all.
     private func chain(_ operands: [Expr], _ kind: ([Expr]) -> Expr.Kind) -> Expr {
-        guard operands.count > 1, let first = operands.first, let last = operands.last else {
-            return operands[0]
-        }
-        return Expr(kind(operands), range: first.range.union(last.range))
+        guard operands.count > 1 else { return operands[0] }
+        return Expr(kind(operands), range: operands[0].range.union(operands[operands.count - 1].range))
     }
 
     /// Counts the operators of the filter being parsed; beyond `maximumTerms` the filter is refused.
