@@ -9,7 +9,8 @@ let package = Package(
         .library(
             name: "DPFCore",
             targets: [
-                "DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFBytecode", "DPFCompiler", "DPFWorkloads",
+                "DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie", "DPFBytecode", "DPFCompiler",
+                "DPFWorkloads",
             ]),
     ],
     dependencies: [
@@ -26,8 +27,11 @@ let package = Package(
         .target(name: "DPFWire"),
         // Filter language: lexer, parser, AST, printer, diagnostics.
         .target(name: "DPFSyntax", dependencies: ["DPFWire"]),
-        // Semantic analysis into filter trees, normalisation, the reference evaluator.
-        .target(name: "DPFFilter", dependencies: ["DPFWire", "DPFSyntax"]),
+        // The filter IR every later stage takes: atoms and trees, the protocol builder, the trusted
+        // boundary, normalisation, the reference evaluator. Knows no filter language.
+        .target(name: "DPFFilter", dependencies: ["DPFWire"]),
+        // The DPF language's semantic analysis: ASTs into filter trees through the builder.
+        .target(name: "DPFAnalysis", dependencies: ["DPFWire", "DPFSyntax", "DPFFilter"]),
         // Every app's filters merged into one decision trie; delivery and overlap rules; the trie walker.
         .target(name: "DPFTrie", dependencies: ["DPFFilter", "DPFWire"]),
         // The demultiplexing ISA: verifier, interpreter, disassembler. Depends on nothing of the compiler.
@@ -37,35 +41,38 @@ let package = Package(
         // Benchmark workloads shared by `dpf bench` and Benchmarks/.
         .target(
             name: "DPFWorkloads",
-            dependencies: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFBytecode"]),
+            dependencies: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie", "DPFBytecode"]),
         // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
         .target(name: "DPFCapture", dependencies: ["DPFWire", "CPcap"]),
         // The command line, one struct per subcommand.
         .target(
             name: "DPFCommands",
             dependencies: [
-                "DPFWire", "DPFSyntax", "DPFFilter", "DPFTrie", "DPFBytecode", "DPFCompiler", "DPFWorkloads",
-                "DPFCapture",
+                "DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie", "DPFBytecode", "DPFCompiler",
+                "DPFWorkloads", "DPFCapture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "dpf", dependencies: ["DPFCommands"]),
         // Seeded generators of packets and filters, and paths to fixtures, shared by the tests.
-        .target(name: "DPFTestSupport", dependencies: ["DPFWire", "DPFSyntax", "DPFFilter"]),
+        .target(name: "DPFTestSupport", dependencies: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis"]),
 
         .testTarget(name: "DPFWireTests", dependencies: ["DPFWire", "DPFTestSupport"]),
         .testTarget(name: "DPFSyntaxTests", dependencies: ["DPFSyntax", "DPFWire", "DPFTestSupport"]),
+        .testTarget(name: "DPFFilterTests", dependencies: ["DPFFilter", "DPFWire", "DPFTestSupport"]),
         .testTarget(
-            name: "DPFFilterTests", dependencies: ["DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"],
+            name: "DPFAnalysisTests",
+            dependencies: ["DPFAnalysis", "DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"],
             exclude: ["Golden"]),
         .testTarget(
             name: "DPFTrieTests",
-            dependencies: ["DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"],
+            dependencies: ["DPFTrie", "DPFFilter", "DPFAnalysis", "DPFSyntax", "DPFWire", "DPFTestSupport"],
             exclude: ["Golden"]),
         .testTarget(
             name: "DPFBytecodeTests",
             dependencies: [
-                "DPFBytecode", "DPFCompiler", "DPFTrie", "DPFFilter", "DPFSyntax", "DPFWire", "DPFCapture",
+                "DPFBytecode", "DPFCompiler", "DPFTrie", "DPFFilter", "DPFAnalysis", "DPFSyntax", "DPFWire",
+                "DPFCapture",
                 "DPFWorkloads",
                 "DPFTestSupport",
             ],
@@ -77,7 +84,7 @@ let package = Package(
         // Cross-checks our reference evaluator against libpcap's compiler, packet for packet.
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["DPFFilter", "DPFSyntax", "DPFWire", "DPFCapture", "DPFTestSupport"]
+            dependencies: ["DPFFilter", "DPFAnalysis", "DPFSyntax", "DPFWire", "DPFCapture", "DPFTestSupport"]
         ),
     ]
 )

@@ -7,6 +7,9 @@ public enum ExitStatus: Int32, Sendable {
     case usage = 2
     /// The environment failed us: no permission, no device, a missing library.
     case environment = 3
+    /// A bug in DPF itself (sysexits' EX_SOFTWARE), such as compiled code the verifier refuses;
+    /// reported, never trapped on.
+    case internalError = 70
 }
 
 /// Thrown by commands to stop with a status after having printed their messages.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DPFAnalysis
 import DPFBytecode
 import DPFCompiler
 import DPFFilter
@@ -173,11 +174,12 @@ enum FilterLoader {
     /// Lowers the trie to bytecode and verifies it.
     static func compile(_ trie: DecisionTrie) throws(CommandFailure) -> VerifiedProgram {
         do {
-            return try Verifier.verify(try Lowering.lower(trie))
-        } catch let error as LoweringError {
-            throw CommandFailure(.badInput, "cannot lower the filters to bytecode: \(error.message)")
+            return try Compiler.compile(trie)
         } catch {
-            preconditionFailure("the compiler produced a program the verifier refuses: \(error)")
+            switch error {
+            case .lowering: throw CommandFailure(.badInput, error.description)
+            case .verification: throw CommandFailure(.internalError, "internal error: \(error.description)")
+            }
         }
     }
 

@@ -77,25 +77,29 @@ enum JSONOutput {
         }
     }
 
+    /// An atom's fields; a load operand's base, offset and width sit at the top level.
     private static func atom(_ atom: Atom) -> JSONValue {
-        .object([
-            (
-                "base",
-                .array(
-                    atom.base.shifts.map { shift in
-                        .object([
-                            ("offset", .int(shift.offset)), ("width", .int(shift.width)),
-                            ("mask", .int(Int(shift.mask))), ("scale", .int(shift.scale)),
-                        ])
-                    })
-            ),
-            ("offset", .int(atom.offset)),
-            ("width", .int(atom.width)),
+        var fields = operand(atom.operand)
+        fields += [
             ("mask", .int(Int(atom.mask))),
-            ("op", .string(atom.relation.rawValue)),
+            ("op", .string(atom.relation.symbol)),
             ("value", .int(Int(atom.value))),
             ("text", .string(TreePrinter.describe(atom))),
-        ])
+        ]
+        return .object(fields)
+    }
+
+    private static func operand(_ operand: Operand) -> [(String, JSONValue)] {
+        switch operand {
+        case .load(let load):
+            let shifts: [JSONValue] = load.base.shifts.map { shift in
+                .object([
+                    ("offset", .int(shift.offset)), ("width", .int(shift.width)),
+                    ("mask", .int(Int(shift.mask))), ("scale", .int(shift.scale)),
+                ])
+            }
+            return [("base", .array(shifts)), ("offset", .int(load.offset)), ("width", .int(load.width))]
+        }
     }
 
     static func statistics(_ statistics: TrieStatistics) -> JSONValue {

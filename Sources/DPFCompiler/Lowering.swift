@@ -1,6 +1,7 @@
 import DPFBytecode
 import DPFFilter
 import DPFTrie
+import DPFWire
 
 /// Why a trie could not be lowered.
 public struct LoweringError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -93,7 +94,7 @@ public enum Lowering {
             var pending = [DecisionTrie.rootNode]
             while let node = pending.popLast() {
                 for group in trie.view(of: node).groups {
-                    var base = group.key.base
+                    var base = LoadKey(group.key).base
                     while !base.isPacketStart {
                         bases.insert(base)
                         base = base.parent
@@ -141,7 +142,7 @@ public enum Lowering {
         }
 
         /// A load instruction for a field; the caller fills in the rest.
-        func load(_ opcode: Instruction.Opcode, _ key: TestKey) throws(LoweringError) -> Instruction {
+        func load(_ opcode: Instruction.Opcode, _ key: LoadKey) throws(LoweringError) -> Instruction {
             guard let offset = UInt16(exactly: key.offset) else {
                 throw LoweringError(message: "a load at offset \(key.offset) leaves the packet window")
             }
@@ -163,7 +164,7 @@ public enum Lowering {
             /// A group's equality edges: one test, or a dispatch.
             case equalities(TrieNodeView.Group, Proven)
             /// One of a group's other edges (a range, `!=`, a negation).
-            case other(Literal, TestKey, child: Int32, Proven)
+            case other(Literal, LoadKey, child: Int32, Proven)
             /// A test whose failure skips the child's block.
             case guarded(Instruction, child: Int32, Proven)
             /// Points these instructions past the block just emitted.
@@ -200,22 +201,24 @@ public enum Lowering {
                     for group in view.groups {
                         items.append(.equalities(group, proven))
                         for (literal, child) in group.others {
-                            items.append(.other(literal, group.key, child: child, proven))
+                            items.append(.other(literal, LoadKey(group.key), child: child, proven))
                         }
                     }
                     work += items.reversed()
                 case .equalities(let group, let proven):
                     if group.equalities.count == 1 {
                         let (value, child) = group.equalities[0]
-                        if let (load, equalities) = try coalesced(group.key, value, child) {
+                        if let (load, equalities) = try coalesced(LoadKey(group.key), value, child) {
                             startEqualities(load, equalities, proven, &work, &dispatches)
                         } else {
                             startEqualities(
-                                try load(.test, group.key), group.equalities, proven, &work, &dispatches)
+                                try load(.test, LoadKey(group.key)), group.equalities, proven, &work,
+                                &dispatches)
                         }
                     } else if group.equalities.count >= 2 {
                         startEqualities(
-                            try load(.dispatch, group.key), group.equalities, proven, &work, &dispatches)
+                            try load(.dispatch, LoadKey(group.key)), group.equalities, proven, &work,
+                            &dispatches)
                     }
                 case .other(let literal, let key, let child, let proven):
                     var test = try load(literal.isNegated ? .testNot : .test, key)
@@ -281,7 +284,8 @@ public enum Lowering {
                     break
                 }
                 // `assignRegisters` gave every base in the trie a register.
-                chain.append((node, registers[group.key.base]!, group.key.offset + group.key.width))
+                let key = LoadKey(group.key)
+                chain.append((node, registers[key.base]!, key.offset + key.width))
                 node = next
             }
             for (node, register, end) in chain.reversed() {
@@ -344,14 +348,14 @@ public enum Lowering {
         /// load compared against both values at once. Both loads were needed to reach anything
         /// below, and the wider one ends where the further field ends, so a short packet fails it
         /// exactly when it failed one of the two.
-        func coalesced(_ key: TestKey, _ value: UInt32, _ child: Int32) throws(LoweringError)
+        func coalesced(_ key: LoadKey, _ value: UInt32, _ child: Int32) throws(LoweringError)
             -> (Instruction, [(value: UInt32, child: Int32)])?
         {
             let view = trie.view(of: child)
             guard view.accepts.isEmpty, view.groups.count == 1, view.groups[0].others.isEmpty,
-                !view.groups[0].equalities.isEmpty, view.groups[0].key.base == key.base
+                !view.groups[0].equalities.isEmpty, LoadKey(view.groups[0].key).base == key.base
             else { return nil }
-            let next = view.groups[0].key
+            let next = LoadKey(view.groups[0].key)
             let end = max(key.offset + key.width, next.offset + next.width)
             let span = end - min(key.offset, next.offset)
             guard span <= 4, let width = [1, 2, 4].first(where: { $0 >= span }), end - width >= 0 else {
@@ -405,8 +409,24 @@ public enum Lowering {
     }
 }
 
+/// A trie test as the ISA loads it. Every operand is a load today, so every test is one masked
+/// load; a new operand kind is taught to the lowering here.
+struct LoadKey: Hashable {
+    var base: HeaderBase
+    var offset: Int
+    var width: Int
+    var mask: UInt32
+
+    init(_ key: TestKey) {
+        switch key.operand {
+        case .load(let load): (base, offset, width) = (load.base, load.offset, load.width)
+        }
+        mask = key.mask
+    }
+}
+
 extension Instruction.Relation {
-    init(_ relation: Relation) {
+    init(_ relation: DPFWire.Relation) {
         switch relation {
         case .equal: self = .equal
         case .notEqual: self = .notEqual

@@ -8,20 +8,16 @@
 ///   loses the IPv6 alternative of `tcp`);
 /// - conjunction atoms are sorted (by base, offset, width, mask, relation, value).
 public enum Normalizer {
-    public static func normalize(_ tree: FilterTree) -> FilterTree { simplify(tree, facts: []) }
+    public static func normalize(_ tree: FilterTree) -> FilterTree { simplify(tree, facts: Facts()) }
 
-    static func simplify(_ tree: FilterTree, facts: [Atom]) -> FilterTree {
+    static func simplify(_ tree: FilterTree, facts: Facts) -> FilterTree {
         switch tree {
         case .constant:
             return tree
         case .atom(let atom):
             let folded = fold(atom)
             guard case .atom(let canonical) = folded else { return folded }
-            for fact in facts {
-                if let known = relate(fact: fact, atom: canonical) { return .constant(known) }
-                if relate(fact: canonical, atom: fact) == false { return .reject }
-            }
-            return folded
+            return facts.decide(canonical).map(FilterTree.constant) ?? folded
         case .not(let child):
             return .negation(simplify(child, facts: facts))
         case .or(let children):
@@ -40,7 +36,7 @@ public enum Normalizer {
         }
     }
 
-    private static func simplifyConjunction(_ children: [FilterTree], facts: [Atom]) -> FilterTree {
+    private static func simplifyConjunction(_ children: [FilterTree], facts: Facts) -> FilterTree {
         var pending = children
         // Each round can turn compound children into atoms that constrain the others; stop when
         // nothing changes (bounded: every round that continues removes or merges something).
@@ -64,7 +60,7 @@ public enum Normalizer {
                 }
             }
             guard let kept = reduce(atoms.sorted()) else { return .reject }
-            let known = facts + kept
+            let known = facts.adding(kept)
             var simplifiedCompounds = UniqueTrees()
             var changed = false
             for compound in compounds {
@@ -90,7 +86,7 @@ public enum Normalizer {
     /// alternative can be checked for contradictions on its own (`tcp.dport == 80 and
     /// tcp.dport == 443` pairs the IPv4 and IPv6 alternatives of both sides, and every pair
     /// contradicts). `nil` when there is nothing to distribute or the product is too large.
-    private static func distribute(atoms: [Atom], compounds: [FilterTree], facts: [Atom]) -> FilterTree? {
+    private static func distribute(atoms: [Atom], compounds: [FilterTree], facts: Facts) -> FilterTree? {
         var alternatives: [[FilterTree]] = [[]]
         var others: [FilterTree] = []
         for compound in compounds {
@@ -106,52 +102,99 @@ public enum Normalizer {
         return simplify(.any(alternatives.map { .all(fixed + $0) }), facts: facts)
     }
 
-    /// Drops duplicate and implied atoms of one conjunction; `nil` if two contradict.
+    /// Drops duplicate and implied atoms of one sorted conjunction; `nil` if two contradict.
+    ///
+    /// Only atoms of one operand can contradict or imply each other, apart from bytes-captured
+    /// tests, which any atom reading as far from the same base implies. So each operand's run of
+    /// atoms (adjacent, being sorted) is reduced on its own, and a captured test survives only if
+    /// nothing reaches its last byte: linear in the number of operands, however long the list.
     private static func reduce(_ atoms: [Atom]) -> [Atom]? {
         var kept: [Atom] = []
-        for atom in atoms {
-            var implied = false
-            for other in kept {
-                if relate(fact: atom, atom: other) == false { return nil }
-                switch relate(fact: other, atom: atom) {
-                case false?: return nil
-                case true?: implied = true
-                case nil: break
+        var capturedTests: [Atom] = []
+        var start = 0
+        while start < atoms.count {
+            var end = start + 1
+            while end < atoms.count, atoms[end].operand == atoms[start].operand { end += 1 }
+            // `keep` adds and removes only within this run, which therefore ends `kept`.
+            let runStart = kept.count
+            for atom in atoms[start..<end] {
+                if isCapturedTest(atom) {
+                    capturedTests.append(atom)
+                } else if !keep(atom, in: &kept, from: runStart) {
+                    return nil
                 }
             }
-            if implied { continue }
-            kept.removeAll { relate(fact: atom, atom: $0) == true }
-            kept.append(atom)
+            start = end
         }
-        return pinRanges(kept).sorted()
+        var reached = Reach()
+        for atom in kept { reached.note(atom.operand) }
+        var furthestTest: [HeaderBase: (atom: Atom, end: Int)] = [:]
+        for test in capturedTests {
+            guard let (base, end) = Reach.bytes(of: test.operand), !reached.covers(base: base, end: end)
+            else { continue }
+            if let other = furthestTest[base], other.end >= end { continue }
+            furthestTest[base] = (test, end)
+        }
+        return (pinRanges(kept) + furthestTest.values.map(\.atom)).sorted()
+    }
+
+    /// Adds `atom` to `kept` unless an atom of its operand run (from `runStart` on) implies it,
+    /// removing those it implies; `false` if two contradict.
+    private static func keep(_ atom: Atom, in kept: inout [Atom], from runStart: Int) -> Bool {
+        var implied = false
+        for other in kept[runStart...] {
+            if exclusionsOfOneField(atom, other) { continue }
+            if relate(fact: atom, atom: other) == false { return false }
+            switch relate(fact: other, atom: atom) {
+            case false?: return false
+            case true?: implied = true
+            case nil: break
+            }
+        }
+        if implied { return true }
+        var index = runStart
+        while index < kept.count {
+            if relate(fact: atom, atom: kept[index]) == true { kept.remove(at: index) } else { index += 1 }
+        }
+        kept.append(atom)
+        return true
+    }
+
+    /// `x != a` and `x != b` under one mask neither imply nor contradict each other: a cheap test
+    /// that keeps long `!=` chains fast.
+    @inline(__always)
+    private static func exclusionsOfOneField(_ a: Atom, _ b: Atom) -> Bool {
+        a.relation == .notEqual && b.relation == .notEqual && a.mask == b.mask && a.value != b.value
     }
 
     /// Bounds that leave a single value (`x >= 443 and x <= 443`) become one equality.
     private static func pinRanges(_ atoms: [Atom]) -> [Atom] {
         var result = atoms
         for lower in atoms where lower.relation == .greaterOrEqual || lower.relation == .greater {
-            let low = interval(lower).low
-            guard
+            guard let low = interval(lower)?.low,
                 let upper = atoms.first(where: {
-                    ($0.relation == .lessOrEqual || $0.relation == .less) && $0.load == lower.load
+                    ($0.relation == .lessOrEqual || $0.relation == .less) && $0.operand == lower.operand
                         && $0.mask == lower.mask
-                        && interval($0).high == low
+                        && interval($0)?.high == low
                 })
             else { continue }
             result.removeAll { $0 == lower || $0 == upper }
-            var pinned = lower
-            pinned.relation = .equal
-            pinned.value = low
-            result.append(pinned)
+            result.append(lower.with(relation: .equal, value: low))
         }
         return result
     }
 
     // MARK: Single atoms
 
-    /// An atom that only checks that the bytes up to `end` were captured.
-    static func capturedTest(base: HeaderBase, end: Int) -> Atom {
-        Atom(base: base, offset: end - 1, width: 1, mask: 0, relation: .equal, value: 0)
+    /// An atom that only checks that the operand's bytes were captured: a test of its last byte
+    /// under mask 0.
+    static func capturedTest(of operand: Operand) -> Atom {
+        switch operand {
+        case .load(let load):
+            // A valid load's last byte is a valid one-byte load.
+            let lastByte = try? Load(base: load.base, offset: load.end - 1, width: 1)
+            return Atom(.load(lastByte ?? load), mask: 0, relation: .equal, value: 0)
+        }
     }
 
     static func isCapturedTest(_ atom: Atom) -> Bool {
@@ -173,39 +216,94 @@ public enum Normalizer {
         }
         switch always {
         case false?: return .reject
-        case true?: return .atom(capturedTest(base: atom.base, end: atom.offset + atom.width))
+        case true?: return .atom(capturedTest(of: atom.operand))
         case nil: return .atom(atom)
         }
     }
 
-    /// The values `load & mask` may take when `atom` holds, as a closed interval (for `!=`, the
-    /// whole range; `excluded` carries the point).
-    private static func interval(_ atom: Atom) -> (low: UInt32, high: UInt32, excluded: UInt32?) {
+    /// The values `operand & mask` may take when `atom` holds, as a closed interval (for `!=`,
+    /// the whole range; `excluded` carries the point), or `nil` when no value can (`< 0`, which
+    /// folding turns into `false`, but `relate` is public and takes atoms as they come).
+    private static func interval(_ atom: Atom) -> (low: UInt32, high: UInt32, excluded: UInt32?)? {
         switch atom.relation {
         case .equal: return (atom.value, atom.value, nil)
         case .notEqual: return (0, atom.mask, atom.value)
-        case .less: return (0, atom.value - 1, nil)
+        case .less: return atom.value == 0 ? nil : (0, atom.value - 1, nil)
         case .lessOrEqual: return (0, atom.value, nil)
-        case .greater: return (atom.value + 1, atom.mask, nil)
+        case .greater: return atom.value == .max ? nil : (atom.value + 1, atom.mask, nil)
         case .greaterOrEqual: return (atom.value, atom.mask, nil)
         }
     }
 
+    /// What the atoms known to hold (a conjunction's, and those of every conjunction around it)
+    /// say about another atom, looked up by operand rather than tried one by one.
+    struct Facts {
+        private var byOperand: [Operand: [Atom]] = [:]
+        private var reached = Reach()
+
+        func adding(_ atoms: [Atom]) -> Facts {
+            var facts = self
+            for atom in atoms {
+                facts.byOperand[atom.operand, default: []].append(atom)
+                facts.reached.note(atom.operand)
+            }
+            return facts
+        }
+
+        /// `true` if the facts imply the folded `atom`, `false` if they contradict it, else `nil`.
+        /// Only facts on the same operand can decide an atom, except a bytes-captured test, which
+        /// every fact reading at least as far from the same base implies.
+        func decide(_ atom: Atom) -> Bool? {
+            if isCapturedTest(atom) {
+                guard let (base, end) = Reach.bytes(of: atom.operand) else { return nil }
+                return reached.covers(base: base, end: end) ? true : nil
+            }
+            for fact in byOperand[atom.operand] ?? [] {
+                if let known = relate(fact: fact, atom: atom) { return known }
+                if relate(fact: atom, atom: fact) == false { return false }
+            }
+            return nil
+        }
+    }
+
+    /// How far from each header base the atoms noted so far read.
+    struct Reach {
+        private var furthest: [HeaderBase: Int] = [:]
+
+        /// The base and end of the bytes a load operand reads.
+        static func bytes(of operand: Operand) -> (base: HeaderBase, end: Int)? {
+            switch operand {
+            case .load(let load): (load.base, load.end)
+            }
+        }
+
+        mutating func note(_ operand: Operand) {
+            guard let (base, end) = Reach.bytes(of: operand) else { return }
+            furthest[base] = max(furthest[base] ?? 0, end)
+        }
+
+        func covers(base: HeaderBase, end: Int) -> Bool { (furthest[base] ?? 0) >= end }
+    }
+
     /// What `fact` being true says about `atom`: `true` (implied), `false` (contradicted), or `nil`
     /// (unknown; contradiction is symmetric, so callers also ask the other way round).
-    /// Both atoms are folded (so their comparisons are not decided by the mask alone).
+    /// Exact for folded atoms (whose comparisons are not decided by the mask alone); for others it
+    /// may answer `nil` more often, never wrongly.
     public static func relate(fact: Atom, atom: Atom) -> Bool? {
         if fact == atom { return true }
-        guard fact.base == atom.base else { return nil }
-        if isCapturedTest(atom) { return fact.offset + fact.width >= atom.offset + atom.width ? true : nil }
-        guard fact.offset == atom.offset, fact.width == atom.width else { return nil }
+        switch (fact.operand, atom.operand) {
+        case (.load(let factLoad), .load(let atomLoad)):
+            guard factLoad.base == atomLoad.base else { return nil }
+            if isCapturedTest(atom) { return factLoad.end >= atomLoad.end ? true : nil }
+            guard factLoad == atomLoad else { return nil }
+        }
         // A known value under a wider mask decides any test under a narrower one.
         if fact.relation == .equal, atom.mask & ~fact.mask == 0 {
             return atom.relation.holds(fact.value & atom.mask, atom.value)
         }
-        guard fact.mask == atom.mask else { return nil }
-        let known = interval(fact)
-        let tested = interval(atom)
+        guard fact.mask == atom.mask, let known = interval(fact), let tested = interval(atom) else {
+            return nil
+        }
         if atom.relation == .notEqual {
             if known.excluded == atom.value { return true }
             if known.low > atom.value || known.high < atom.value { return true }

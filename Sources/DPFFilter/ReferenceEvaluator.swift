@@ -18,13 +18,20 @@ public enum ReferenceEvaluator {
         }
     }
 
-    /// An atom holds when every byte it (and its base's shifts) reads was captured and the masked
-    /// load compares as it says.
+    /// An atom holds when every byte its operand (and its base's shifts) reads was captured and
+    /// the masked operand compares as it says.
     public static func holds(_ atom: Atom, bytes: [UInt8]) -> Bool {
-        guard let base = locate(atom.base, bytes: bytes),
-            let loaded = load(bytes, at: base + atom.offset, width: atom.width)
-        else { return false }
-        return atom.relation.holds(loaded & atom.mask, atom.value)
+        guard let value = value(of: atom.operand, bytes: bytes) else { return false }
+        return atom.relation.holds(value & atom.mask, atom.value)
+    }
+
+    /// The operand's value in this packet, or `nil` if a byte it needs was not captured.
+    public static func value(of operand: Operand, bytes: [UInt8]) -> UInt32? {
+        switch operand {
+        case .load(let load):
+            guard let base = locate(load.base, bytes: bytes) else { return nil }
+            return self.load(bytes, at: base + load.offset, width: load.width)
+        }
     }
 
     /// The byte offset a base stands for in this packet, or `nil` if a shift's load was cut off.

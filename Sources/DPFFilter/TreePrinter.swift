@@ -43,15 +43,18 @@ public enum TreePrinter {
 
     /// `u16[12] == 0x0800`, `u8[14] & 0x0f >= 0x05`, `u8[33] & 0x00 == 0x00` (bytes-captured test).
     public static func describe(_ atom: Atom) -> String {
-        describeLoad(base: atom.base, offset: atom.offset, width: atom.width, mask: atom.mask)
-            + " \(atom.relation.rawValue) "
-            + hex(atom.value, width: atom.width)
+        describe(atom.operand, mask: atom.mask) + " \(atom.relation.symbol) "
+            + hex(atom.value, width: atom.operand.width)
     }
 
-    /// The masked load alone: `u16[20] & 0x1fff`.
-    public static func describeLoad(base: HeaderBase, offset: Int, width: Int, mask: UInt32) -> String {
-        let load = "u\(8 * width)[\(location(offset, base))]"
-        return mask == Atom.fullMask(width: width) ? load : load + " & " + hex(mask, width: width)
+    /// The masked operand alone: `u16[20] & 0x1fff`.
+    public static func describe(_ operand: Operand, mask: UInt32) -> String {
+        let unmasked: String
+        switch operand {
+        case .load(let load): unmasked = "u\(8 * load.width)[\(location(load.offset, load.base))]"
+        }
+        let width = operand.width
+        return mask == Atom.fullMask(width: width) ? unmasked : unmasked + " & " + hex(mask, width: width)
     }
 
     /// `offset` past `base`, as `16 + 4*(u8[14] & 0x0f)`; nested shifts nest.

@@ -88,9 +88,9 @@ public struct Expr: Sendable, Equatable {
         /// A protocol predicate such as `tcp` or `vlan`.
         case predicate(String)
         /// `operand OP value`.
-        case comparison(Operand, ComparisonOperator, Value)
+        case comparison(OperandExpr, ComparisonOperator, Value)
         /// `operand in A..B` or `operand in PREFIX/LEN`.
-        case membership(Operand, ValueSet)
+        case membership(OperandExpr, ValueSet)
     }
 
     public var kind: Kind
@@ -112,7 +112,7 @@ public enum ComparisonOperator: String, Sendable, Equatable, CaseIterable {
 }
 
 /// What a comparison reads: a named field or a raw `header[offset:width]` load, optionally masked.
-public struct Operand: Sendable, Equatable {
+public struct OperandExpr: Sendable, Equatable {
     public enum Target: Sendable, Equatable {
         case field(String)
         case raw(header: String, offset: Int, width: Int)

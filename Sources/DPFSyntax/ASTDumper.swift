@@ -41,7 +41,7 @@ public enum ASTDumper {
         }
     }
 
-    static func dump(_ operand: Operand) -> String {
+    static func dump(_ operand: OperandExpr) -> String {
         var text: String
         switch operand.target {
         case .field(let name): text = name

@@ -68,7 +68,7 @@ public enum ASTPrinter {
         return precedence(of: expr) < context ? "(\(text))" : text
     }
 
-    public static func print(_ operand: Operand) -> String {
+    public static func print(_ operand: OperandExpr) -> String {
         var text: String
         switch operand.target {
         case .field(let name): text = name

@@ -414,9 +414,9 @@ public struct Parser {
         return try parseComparison(widened)
     }
 
-    private mutating func parseOperand() throws(Failure) -> Operand {
+    private mutating func parseOperand() throws(Failure) -> OperandExpr {
         let name = advance()
-        var target = Operand.Target.field(name.text)
+        var target = OperandExpr.Target.field(name.text)
         var end = name.range.end
         if current.kind == .leftBracket {
             advance()
@@ -441,7 +441,7 @@ public struct Parser {
             mask = value
             end = value.range.end
         }
-        return Operand(target, mask: mask, range: SourceRange(start: name.range.start, end: end))
+        return OperandExpr(target, mask: mask, range: SourceRange(start: name.range.start, end: end))
     }
 
     private mutating func parseSmallInteger(_ what: String, limit: Int) throws(Failure) -> Int {
@@ -461,7 +461,7 @@ public struct Parser {
         return Int(value)
     }
 
-    private mutating func parseComparison(_ operand: Operand) throws(Failure) -> Expr {
+    private mutating func parseComparison(_ operand: OperandExpr) throws(Failure) -> Expr {
         if current.isWord("in") {
             advance()
             let low = try parseValue(after: "'in'")

@@ -82,14 +82,14 @@ public struct RandomASTs {
         }
     }
 
-    private mutating func operand() -> Operand {
-        let target: Operand.Target =
+    private mutating func operand() -> OperandExpr {
+        let target: OperandExpr.Target =
             generator.chance(0.7)
             ? .field(generator.pick(RandomASTs.fields))
             : .raw(
                 header: generator.pick(RandomASTs.headers),
                 offset: Int.random(in: 0...65535, using: &generator), width: generator.pick([1, 2, 4]))
-        return Operand(target, mask: generator.chance(0.2) ? value() : nil)
+        return OperandExpr(target, mask: generator.chance(0.2) ? value() : nil)
     }
 
     private mutating func value() -> Value {

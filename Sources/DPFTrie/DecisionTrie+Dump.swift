@@ -54,13 +54,13 @@ extension DecisionTrie {
             let fanOut = group.equalities.count >= 2 ? "  [hash \(group.equalities.count)]" : ""
             lines.append(pad + describe(key) + fanOut)
             for (value, child) in group.equalities.entries.sorted(by: { $0.key < $1.key }) {
-                lines.append(pad + "  == " + TreePrinter.hex(value, width: key.width))
+                lines.append(pad + "  == " + TreePrinter.hex(value, width: key.operand.width))
                 dump(node: child, indent: indent + 2, into: &lines)
             }
             for (literal, child) in group.others.sorted(by: { $0.literal < $1.literal }) {
                 let test =
-                    "\(literal.atom.relation.rawValue) "
-                    + TreePrinter.hex(literal.atom.value, width: key.width)
+                    "\(literal.atom.relation.symbol) "
+                    + TreePrinter.hex(literal.atom.value, width: key.operand.width)
                 lines.append(pad + "  " + (literal.isNegated ? "not \(test)" : test))
                 dump(node: child, indent: indent + 2, into: &lines)
             }
@@ -68,7 +68,7 @@ extension DecisionTrie {
     }
 
     private func describe(_ key: TestKey) -> String {
-        TreePrinter.describeLoad(base: key.base, offset: key.offset, width: key.width, mask: key.mask)
+        TreePrinter.describe(key.operand, mask: key.mask)
     }
 
     public var statistics: TrieStatistics {

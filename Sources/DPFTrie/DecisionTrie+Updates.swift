@@ -5,25 +5,38 @@ extension DecisionTrie {
     /// (it overlaps it and ranks higher: higher priority, or equal priority and more specific) is
     /// refused unless `guards` holds that filter's guard; one the delivery rule could not tell apart
     /// from another app's filter on some packet is refused outright. Returns the new filter's guard.
+    ///
+    /// This is the trusted boundary: `tree` may come from anyone, so it is admitted first (checked
+    /// for size and depth, then normalised; see `FilterTree.admitted()`), and every refusal is a
+    /// `TrieError`.
     @discardableResult
     public func insert(
-        name: String, app: String, priority: Int = 0, isTap: Bool = false, tree: FilterTree,
+        name: String, app: String, priority: Int = 0, isTap: Bool = false, tree untrustedTree: FilterTree,
         presenting guards: [FilterGuard] = []
     ) throws(TrieError) -> FilterGuard {
-        let paths = try expand(name: name, tree: tree)
+        let (tree, paths) = try admit(name: name, tree: untrustedTree)
         if !isTap {
             try checkConflicts(name: name, app: app, priority: priority, paths: paths, guards: guards)
         }
         return install(name: name, app: app, priority: priority, isTap: isTap, tree: tree, paths: paths)
     }
 
-    /// The filter's paths, after checking its name is free; refuses filters that expand too far.
-    func expand(name: String, tree: FilterTree) throws(TrieError) -> [FilterPath] {
+    /// The filter admitted across the trusted boundary (see `FilterTree.admitted()`) and its
+    /// paths, after checking its name is free; refuses filters that expand too far.
+    func admit(name: String, tree untrustedTree: FilterTree) throws(TrieError)
+        -> (tree: FilterTree, paths: [FilterPath])
+    {
         guard filterIDs[name] == nil else {
             throw TrieError(.duplicateName, "a filter named '\(name)' is already installed")
         }
+        let tree: FilterTree
         do {
-            return try PathExpansion.paths(of: tree)
+            tree = try untrustedTree.admitted()
+        } catch {
+            throw TrieError(.invalidFilter, "filter '\(name)' is refused: \(error.message)")
+        }
+        do {
+            return (tree, try PathExpansion.paths(of: tree))
         } catch {
             throw TrieError(
                 .tooManyPaths,
@@ -186,10 +199,7 @@ extension DecisionTrie {
                     if let child = group.equalities.value(for: pinned.atom.value) { pending.append(child) }
                 } else {
                     for (value, child) in group.equalities.entries {
-                        var atom = Atom(
-                            base: key.base, offset: key.offset, width: key.width, mask: key.mask, value: value
-                        )
-                        atom.relation = .equal
+                        let atom = Atom(key.operand, mask: key.mask, relation: .equal, value: value)
                         if compatible(Literal(atom)) { pending.append(child) }
                     }
                 }

@@ -74,9 +74,7 @@ extension DecisionTrie {
             var group = nodes[Int(node)].firstGroup
             while group >= 0 {
                 let key = Int(groups[Int(group)].key)
-                let loaded = ReferenceEvaluator.locate(keys[key].base, bytes: bytes).flatMap {
-                    ReferenceEvaluator.load(bytes, at: $0 + keys[key].offset, width: keys[key].width)
-                }
+                let loaded = ReferenceEvaluator.value(of: keys[key].operand, bytes: bytes)
                 let mask = keys[key].mask
                 if let loaded, let child = groups[Int(group)].equalities.value(for: loaded & mask) {
                     pending.push(child)

@@ -14,9 +14,9 @@ public struct FilterPath: Sendable, Hashable {
         var specificity = 0
         var index = 0
         while index < self.literals.count {
-            let load = self.literals[index].atom.load
+            let operand = self.literals[index].atom.operand
             var bits: UInt32 = 0
-            while index < self.literals.count && self.literals[index].atom.load == load {
+            while index < self.literals.count && self.literals[index].atom.operand == operand {
                 bits |= self.literals[index].atom.mask
                 index += 1
             }
@@ -120,18 +120,18 @@ public enum PathExpansion {
     }
 
     /// Adds `literal` to a sorted conjunction in place; `false` if it contradicts a literal that
-    /// reads the same bytes. Such literals sit together in canonical order, found by binary search.
+    /// reads the same operand. Such literals sit together in canonical order, found by binary search.
     static func add(_ literal: Literal, to conjunction: inout [Literal]) -> Bool {
-        let bytes = literal.bytes
+        let operand = literal.atom.operand
         var low = 0
         var high = conjunction.count
         while low < high {
             let middle = (low + high) / 2
-            if conjunction[middle].bytes < bytes { low = middle + 1 } else { high = middle }
+            if conjunction[middle].atom.operand < operand { low = middle + 1 } else { high = middle }
         }
         var insertion: Int?
         var index = low
-        while index < conjunction.count, conjunction[index].bytes == bytes {
+        while index < conjunction.count, conjunction[index].atom.operand == operand {
             let other = conjunction[index]
             if other == literal { return true }
             if contradicts(other, literal) { return false }
@@ -169,7 +169,7 @@ public enum PathExpansion {
     {
         if literal.atom.mask == 0 { return Array(kept.indices) }
         var tail = kept.count
-        while tail > 0, kept[tail - 1].bytes == literal.bytes { tail -= 1 }
+        while tail > 0, kept[tail - 1].atom.operand == literal.atom.operand { tail -= 1 }
         let capturedTests = hasCapturedTests ? kept[..<tail].indices.filter { kept[$0].atom.mask == 0 } : []
         return capturedTests + Array(tail..<kept.count)
     }
@@ -179,8 +179,9 @@ public enum PathExpansion {
     /// before the full comparison.
     @inline(__always)
     static func independent(_ a: Literal, _ b: Literal) -> Bool {
-        if a.atom.offset != b.atom.offset || a.atom.width != b.atom.width {
-            return a.atom.mask != 0 && b.atom.mask != 0
+        switch (a.atom.operand, b.atom.operand) {
+        case (.load(let x), .load(let y)):
+            if x.offset != y.offset || x.width != y.width { return a.atom.mask != 0 && b.atom.mask != 0 }
         }
         // Two different exclusions of one field (a long `!=` chain) neither imply nor contradict.
         return a.atom.relation == .notEqual && b.atom.relation == .notEqual && !a.isNegated && !b.isNegated

@@ -11,13 +11,7 @@ public struct Literal: Sendable, Hashable, Comparable {
     }
 
     /// The field this literal tests; literals with equal keys share a trie node.
-    public var key: TestKey {
-        TestKey(base: atom.base, offset: atom.offset, width: atom.width, mask: atom.mask)
-    }
-
-    /// The bytes this literal reads: literals that may constrain each other (apart from
-    /// bytes-captured tests) read the same bytes, and canonical order keeps them adjacent.
-    var bytes: LoadedBytes { LoadedBytes(base: atom.base, offset: atom.offset, width: atom.width) }
+    public var key: TestKey { TestKey(operand: atom.operand, mask: atom.mask) }
 
     /// A positive equality, the kind a hash fan-out dispatches on.
     public var isEquality: Bool { !isNegated && atom.relation == .equal }
@@ -31,27 +25,20 @@ public struct Literal: Sendable, Hashable, Comparable {
     }
 }
 
-/// The field a trie node tests: where to load, how wide, and under which mask.
+/// The field a trie node tests: the operand (where to load, how wide) and the mask. Literals
+/// that may constrain each other (apart from bytes-captured tests) share the operand, and the
+/// canonical order keeps them adjacent.
 public struct TestKey: Sendable, Hashable, Comparable {
-    public var base: HeaderBase
-    public var offset: Int
-    public var width: Int
-    public var mask: UInt32
+    public let operand: Operand
+    public let mask: UInt32
+
+    public init(operand: Operand, mask: UInt32) {
+        self.operand = operand
+        self.mask = mask
+    }
 
     public static func < (lhs: TestKey, rhs: TestKey) -> Bool {
-        if lhs.base != rhs.base { return lhs.base < rhs.base }
-        return (lhs.offset, lhs.width, lhs.mask) < (rhs.offset, rhs.width, rhs.mask)
-    }
-}
-
-/// Where a literal loads from, without its mask: the prefix of `TestKey`'s order.
-struct LoadedBytes: Hashable, Comparable {
-    var base: HeaderBase
-    var offset: Int
-    var width: Int
-
-    static func < (lhs: LoadedBytes, rhs: LoadedBytes) -> Bool {
-        if lhs.base != rhs.base { return lhs.base < rhs.base }
-        return (lhs.offset, lhs.width) < (rhs.offset, rhs.width)
+        if lhs.operand != rhs.operand { return lhs.operand < rhs.operand }
+        return lhs.mask < rhs.mask
     }
 }

@@ -22,7 +22,7 @@ public enum TrieBuilder {
         var errors: [TrieBuildError] = []
         for (app, filter) in set.allFilters {
             do throws(TrieError) {
-                let paths = try trie.expand(name: filter.name, tree: filter.tree)
+                let (tree, paths) = try trie.admit(name: filter.name, tree: filter.tree)
                 if !app.isTap {
                     for collision in trie.collisions(app: app.name, priority: app.priority, paths: paths) {
                         let other = trie.filter(collision.other)!
@@ -41,7 +41,7 @@ public enum TrieBuilder {
                 }
                 trie.install(
                     name: filter.name, app: app.name, priority: app.priority, isTap: app.isTap,
-                    tree: filter.tree, paths: paths)
+                    tree: tree, paths: paths)
             } catch {
                 errors.append(TrieBuildError(origin: filter.origin, error: error))
             }

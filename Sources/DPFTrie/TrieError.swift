@@ -2,6 +2,9 @@
 public struct TrieError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         case duplicateName
+        /// The filter tree was refused at the trusted boundary (`FilterTree.admitted()`): too deep
+        /// or too large.
+        case invalidFilter
         case unknownFilter
         /// The filter expands to more paths than `PathExpansion.maximumPaths`.
         case tooManyPaths

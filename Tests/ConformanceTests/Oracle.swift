@@ -1,3 +1,4 @@
+import DPFAnalysis
 import DPFCapture
 import DPFFilter
 import DPFSyntax
@@ -38,10 +39,7 @@ struct ComparedFilter {
 
     /// True if every atom of the tree can read its bytes in this packet.
     func readable(_ packet: Packet) -> Bool {
-        tree.atoms.allSatisfy { atom in
-            guard let base = ReferenceEvaluator.locate(atom.base, bytes: packet.bytes) else { return false }
-            return base + atom.offset + atom.width <= packet.bytes.count
-        }
+        tree.atoms.allSatisfy { ReferenceEvaluator.value(of: $0.operand, bytes: packet.bytes) != nil }
     }
 
     /// A description of the first disagreement on `packet`, or `nil` if both agree (or the packet

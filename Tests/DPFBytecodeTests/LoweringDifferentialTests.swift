@@ -194,7 +194,7 @@ import Testing
     @Test func aChainOfThousandsOfConjunctsLowersOnASmallStack() throws {
         let depth = 1500
         let tree = FilterTree.and(
-            (0..<depth).map { .atom(Atom(offset: $0, width: 1, relation: .notEqual, value: 7)) })
+            try (0..<depth).map { .atom(try Atom(offset: $0, width: 1, relation: .notEqual, value: 7)) })
         let trie = DecisionTrie()
         try trie.insert(name: "chain", app: "chain", tree: tree)
         let box = Box()

@@ -1,3 +1,4 @@
+import DPFAnalysis
 import DPFBytecode
 import DPFCompiler
 import DPFFilter

@@ -31,7 +31,7 @@ import Testing
         #expect(run.status == 0)
         #expect(run.err.isEmpty)
         let golden = try String(
-            contentsOfFile: Fixtures.packageRoot + "/Tests/DPFFilterTests/Golden/web.tree", encoding: .utf8)
+            contentsOfFile: Fixtures.packageRoot + "/Tests/DPFAnalysisTests/Golden/web.tree", encoding: .utf8)
         #expect(run.out == golden)
     }
 

@@ -180,23 +180,23 @@ import Testing
     /// groups on one base, also on packets too short for its shift; 70 distinct bases; and keys
     /// freed and reused by removals. Every verdict is the delivery rule's.
     @Test func headerBasesAgreeWithReferenceDelivery() throws {
-        let ihl = HeaderBase([Shift(offset: 14, width: 1, mask: 0x0f, scale: 2)])
+        let ihl = try HeaderBase([try Shift(offset: 14, width: 1, mask: 0x0f, scale: 2)])
         let trie = DecisionTrie()
         let exclusive: [(String, FilterTree)] = [
-            ("ihl.top", .atom(Atom(base: ihl, offset: 0, width: 1, mask: 0x80, value: 0x80))),
-            ("ihl.word", .atom(Atom(base: ihl, offset: 1, width: 2, relation: .greater, value: 0x1000))),
-            ("ihl.not", .not(.atom(Atom(base: ihl, offset: 3, width: 1, value: 0)))),
+            ("ihl.top", .atom(try Atom(base: ihl, offset: 0, width: 1, mask: 0x80, value: 0x80))),
+            ("ihl.word", .atom(try Atom(base: ihl, offset: 1, width: 2, relation: .greater, value: 0x1000))),
+            ("ihl.not", .not(.atom(try Atom(base: ihl, offset: 3, width: 1, value: 0)))),
         ]
         for (priority, (name, tree)) in exclusive.enumerated() {
             try trie.insert(name: name, app: "ihl", priority: priority, tree: tree)
         }
-        func byteTap(_ index: Int, mask: UInt32) -> FilterTree {
-            let base = HeaderBase([Shift(offset: index, width: 1, mask: mask, scale: 0)])
-            return .atom(Atom(base: base, offset: 1, width: 1, relation: .less, value: 0x80))
+        func byteTap(_ index: Int, mask: UInt32) throws -> FilterTree {
+            let base = try HeaderBase([try Shift(offset: index, width: 1, mask: mask, scale: 0)])
+            return .atom(try Atom(base: base, offset: 1, width: 1, relation: .less, value: 0x80))
         }
         for index in 0..<70 {
             try trie.insert(
-                name: "byte\(index)", app: "byte\(index)", isTap: true, tree: byteTap(index, mask: 0x0f))
+                name: "byte\(index)", app: "byte\(index)", isTap: true, tree: try byteTap(index, mask: 0x0f))
         }
         var generator = SeededGenerator(seed: 5)
         let packets = (0..<600).map { _ in
@@ -226,7 +226,8 @@ import Testing
         try trie.remove(named: "ihl.word")
         for index in stride(from: 0, to: 70, by: 3) {
             try trie.insert(
-                name: "again\(index)", app: "again\(index)", isTap: true, tree: byteTap(index, mask: 0x07))
+                name: "again\(index)", app: "again\(index)", isTap: true, tree: try byteTap(index, mask: 0x07)
+            )
         }
         let after = check()
         #expect(after.owned > 0 && after.tapped > 0)

@@ -1,4 +1,5 @@
 import Benchmark
+import DPFAnalysis
 import DPFFilter
 import DPFSyntax
 import DPFTrie

@@ -1,5 +1,6 @@
 import DPFBytecode
 import DPFCompiler
+import DPFAnalysis
 import DPFFilter
 import DPFSyntax
 import DPFTrie

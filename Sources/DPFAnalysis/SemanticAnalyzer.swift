@@ -1,3 +1,4 @@
+import DPFFilter
 import DPFSyntax
 import DPFWire
 
@@ -14,9 +15,9 @@ public struct Analysis: Sendable {
 /// filter text read 4 bytes further in, whatever the and/or/not structure around it.
 public struct SemanticAnalyzer {
     public let linkType: LinkType
-    let guards: ProtocolGuards
+    /// Builds every atom; also carries the VLAN tags entered so far.
+    var builder: FilterBuilder
     let source: SourceFile
-    var vlanDepth = 0
     /// Whether errors carry "did you mean" notes; a file with thousands of errors gets them only
     /// for its first `maximumSuggestions` (nobody reads further, and each costs edit distances).
     var suggests = true
@@ -30,7 +31,7 @@ public struct SemanticAnalyzer {
 
     init(linkType: LinkType, source: SourceFile) {
         self.linkType = linkType
-        self.guards = ProtocolGuards(layout: linkType.layout)
+        self.builder = FilterBuilder(linkType: linkType)
         self.source = source
     }
 
@@ -196,25 +197,13 @@ public struct SemanticAnalyzer {
                 "unknown protocol '\(name)'; expected one of \(known.joined(separator: ", "))", at: range,
                 notes: suggestion.map { ["did you mean '\($0)'?"] } ?? [])
         }
-        let tree: FilterTree?
-        switch header {
-        case .eth:
-            tree = linkType.layout.hasEthernetHeader ? .accept : nil
-        case .vlan:
-            tree = guards.vlanTag(depth: vlanDepth + 1)
-            if tree != nil { vlanDepth += 1 }
-        case .arp, .ip4, .ip6:
-            return guards.network(header, vlanDepth: vlanDepth) ?? falseOnLink("'\(name)'")
-        case .tcp, .udp, .icmp4, .icmp6:
-            return guards.transportPredicate(header, vlanDepth: vlanDepth) ?? falseOnLink("'\(name)'")
+        do {
+            if header == .vlan { return try builder.enterVLANTag() }
+            return try builder.carries(header) ?? falseOnLink("'\(name)'")
+        } catch {
+            // A link-layer header the link lacks entirely (`vlan`, `eth` on raw IP): an error, as in libpcap.
+            throw failure(error.message, at: range)
         }
-        guard let tree else { throw unavailable("'\(name)'", at: range) }
-        return tree
-    }
-
-    /// A link-layer header the link lacks entirely (`vlan`, `eth.*` on raw IP): an error, as in libpcap.
-    func unavailable(_ what: String, at range: SourceRange) -> Failure {
-        failure("\(what) is not available on link type \(linkType.name)", at: range)
     }
 
     /// A protocol this link can never carry (`ip6` on raw IPv4): that branch is false, as in

@@ -1,3 +1,4 @@
+import DPFFilter
 import DPFSyntax
 import DPFWire
 
@@ -17,25 +18,26 @@ extension ResolvedOperand {
                     "value \(hex(number)) has bits outside the mask \(hex(mask)), so this comparison is always \(relation == .equal ? "false" : "true")",
                     at: value.range)
             }
-            return tree { access in
-                .atom(atom(access, mask: mask, relation: relation, value: number))
+            return try built(analyzer) { () throws(FilterError) in
+                try analyzer.builder.compare(field, at: locations, mask: mask, relation, number)
             }
         }
         guard relation == .equal || relation == .notEqual else {
             throw analyzer.failure(
-                "'\(relation.rawValue)' cannot order the \(field.bitCount)-bit field '\(name)'; use == or !=",
+                "'\(relation.symbol)' cannot order the \(field.bitCount)-bit field '\(name)'; use == or !=",
                 at: value.range)
         }
         let bytes = try wideBytes(value, role: "value", analyzer: analyzer)
-        var maskBytes = allOnes
+        var maskBytes = [UInt8](repeating: 0xFF, count: field.width)
         if let mask { maskBytes = try wideBytes(mask, role: "mask", analyzer: analyzer) }
         if zip(bytes, maskBytes).contains(where: { $0 & ~$1 != 0 }) {
             throw analyzer.failure(
                 "value \(ASTPrinter.print(value)) has bits outside the mask, so this comparison is never true",
                 at: value.range)
         }
-        return tree { access in
-            wideComparison(access, value: bytes, mask: maskBytes, negated: relation == .notEqual)
+        return try built(analyzer) { () throws(FilterError) in
+            try analyzer.builder.compareBytes(
+                field, at: locations, value: bytes, mask: maskBytes, negated: relation == .notEqual)
         }
     }
 
@@ -58,11 +60,9 @@ extension ResolvedOperand {
                     at: low.range.union(high.range))
             }
             let mask = try userMask(analyzer)
-            return tree { access in
-                .all([
-                    .atom(atom(access, mask: mask, relation: .greaterOrEqual, value: lower)),
-                    .atom(atom(access, mask: mask, relation: .lessOrEqual, value: upper)),
-                ])
+            return try built(analyzer) { () throws(FilterError) in
+                try analyzer.builder.compare(
+                    field, at: locations, mask: mask, [(.greaterOrEqual, lower), (.lessOrEqual, upper)])
             }
         case .prefix(let address, let length):
             if let mask { throw analyzer.failure("a mask cannot be combined with a prefix", at: mask.range) }
@@ -86,8 +86,9 @@ extension ResolvedOperand {
                     "\(ip)/\(length) has host bits set; did you mean \(IPv4Address(ip.value & mask))/\(length)?",
                     at: address.range)
             }
-            return tree { access in
-                .atom(atom(access, mask: UInt64(mask), relation: .equal, value: UInt64(ip.value)))
+            return try built(analyzer) { () throws(FilterError) in
+                try analyzer.builder.compare(
+                    field, at: locations, mask: UInt64(mask), .equal, UInt64(ip.value))
             }
         case (.ipv6Address, .ipv6(let ip)):
             guard length <= 128 else {
@@ -105,7 +106,9 @@ extension ResolvedOperand {
                     "\(ip)/\(length) has host bits set; did you mean \(network)/\(length)?", at: address.range
                 )
             }
-            return tree { access in wideComparison(access, value: bytes, mask: maskBytes, negated: false) }
+            return try built(analyzer) { () throws(FilterError) in
+                try analyzer.builder.compareBytes(field, at: locations, value: bytes, mask: maskBytes)
+            }
         case (.ipv4Address, _), (.ipv6Address, _):
             let expected = field.kind == .ipv4Address ? "an IPv4" : "an IPv6"
             throw analyzer.failure(
@@ -118,48 +121,19 @@ extension ResolvedOperand {
 
     // MARK: Building trees
 
-    /// One alternative per way to reach the header, each guarded.
-    private func tree(_ comparison: (ProtocolGuards.HeaderAccess) -> FilterTree) -> FilterTree {
-        .any(accesses.map { .all([$0.guardTree, comparison($0)]) })
-    }
-
-    private func atom(_ access: ProtocolGuards.HeaderAccess, mask: UInt64, relation: Relation, value: UInt64)
-        -> Atom
+    /// The builder's tree, with its refusals reported at the operand (a raw load past the packet
+    /// window is the one a checked value can still reach).
+    private func built(_ analyzer: SemanticAnalyzer, _ body: () throws(FilterError) -> FilterTree)
+        throws(Failure)
+        -> FilterTree
     {
-        let shift = UInt32(field.shift)
-        return Atom(
-            base: access.base, offset: access.offset + field.offset, width: field.width,
-            mask: UInt32(mask) << shift & field.mask, relation: relation, value: UInt32(value) << shift)
-    }
-
-    private var allOnes: [UInt8] { Array(repeating: 0xFF, count: field.width) }
-
-    /// A MAC or IPv6 comparison as 4- and 2-byte word atoms; words the mask ignores are not read,
-    /// as libpcap reads only the words of an IPv6 prefix. `!=` still needs the field captured.
-    private func wideComparison(
-        _ access: ProtocolGuards.HeaderAccess, value: [UInt8], mask: [UInt8], negated: Bool
-    ) -> FilterTree {
-        var atoms: [FilterTree] = []
-        var position = 0
-        while position < field.width {
-            let width = field.width - position >= 4 ? 4 : 2
-            let word = { (bytes: [UInt8]) in
-                bytes[position..<(position + width)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            }
-            if word(mask) != 0 {
-                atoms.append(
-                    .atom(
-                        Atom(
-                            base: access.base, offset: access.offset + field.offset + position, width: width,
-                            mask: word(mask), value: word(value))))
-            }
-            position += width
+        do {
+            return try body()
+        } catch  where error.kind == .outsidePacketWindow {
+            throw analyzer.failure("'\(name)' reaches past the 64 KiB packet window", at: range)
+        } catch {
+            throw analyzer.failure("'\(name)': \(error.message)", at: range)
         }
-        guard negated else { return .all(atoms) }
-        guard let last = atoms.last, case .atom(let lastAtom) = last else { return .reject }
-        let captured = Atom(
-            base: lastAtom.base, offset: lastAtom.offset, width: lastAtom.width, mask: 0, value: 0)
-        return .all([.atom(captured), .negation(.all(atoms))])
     }
 
     // MARK: Values

@@ -1,3 +1,4 @@
+import DPFAnalysis
 import DPFFilter
 import DPFSyntax
 import DPFTestSupport
@@ -12,7 +13,7 @@ import Testing
         return names.filter { $0.hasSuffix(".dpf") }.sorted()
     }()
 
-    static let goldenDirectory = Fixtures.packageRoot + "/Tests/DPFFilterTests/Golden"
+    static let goldenDirectory = Fixtures.packageRoot + "/Tests/DPFAnalysisTests/Golden"
 
     @Test func everyExampleFileHasGoldenTexts() {
         #expect(GoldenTreeTests.exampleFiles.count >= 5)
@@ -43,6 +44,6 @@ import Testing
     }
 
     private func compare(_ actual: String, golden: String) throws {
-        try Fixtures.expectGolden(actual, at: "Tests/DPFFilterTests/Golden/\(golden)")
+        try Fixtures.expectGolden(actual, at: "Tests/DPFAnalysisTests/Golden/\(golden)")
     }
 }

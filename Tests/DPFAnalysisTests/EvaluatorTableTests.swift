@@ -1,3 +1,4 @@
+import DPFAnalysis
 import DPFFilter
 import DPFWire
 import Testing
@@ -116,13 +117,13 @@ import Testing
         }
     }
 
-    @Test func loadsPastTheCapturedLengthFailTheAtomOnly() {
-        let atom = Atom(offset: 2, width: 4, value: 0)
+    @Test func loadsPastTheCapturedLengthFailTheAtomOnly() throws {
+        let atom = try Atom(offset: 2, width: 4, value: 0)
         #expect(!ReferenceEvaluator.holds(atom, bytes: [0, 0, 0, 0, 0]))
         #expect(ReferenceEvaluator.holds(atom, bytes: [9, 9, 0, 0, 0, 0]))
         #expect(ReferenceEvaluator.matches(.not(.atom(atom)), bytes: [0, 0, 0]))
-        let shifted = Atom(
-            base: HeaderBase([Shift(offset: 0, width: 1, mask: 0x0F, scale: 2)]), offset: 0, width: 1,
+        let shifted = try Atom(
+            base: try HeaderBase([try Shift(offset: 0, width: 1, mask: 0x0F, scale: 2)]), offset: 0, width: 1,
             value: 7)
         #expect(ReferenceEvaluator.holds(shifted, bytes: [0x02, 0, 0, 0, 0, 0, 0, 0, 7]))
         #expect(!ReferenceEvaluator.holds(shifted, bytes: [0x02, 0, 0, 0, 0, 0, 0, 0]))

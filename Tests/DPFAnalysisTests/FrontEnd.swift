@@ -1,3 +1,4 @@
+import DPFAnalysis
 import DPFFilter
 import DPFSyntax
 import DPFWire
