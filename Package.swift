@@ -84,7 +84,9 @@ let package = Package(
         // Cross-checks our reference evaluator against libpcap's compiler, packet for packet.
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["DPFFilter", "DPFAnalysis", "DPFSyntax", "DPFWire", "DPFCapture", "DPFTestSupport"]
+            dependencies: [
+                "DPFFilter", "DPFAnalysis", "DPFSyntax", "DPFWire", "DPFCapture", "DPFTestSupport",
+            ]
         ),
     ]
 )

@@ -12,10 +12,11 @@ extension FilterTree {
     public static let maximumNodes = 1 << 16
 
     /// The tree in canonical form, once it is known to be small and shallow enough for every
-    /// later stage. Checks iteratively, so no input can exhaust the stack here.
-    public func admitted() throws(FilterError) -> FilterTree {
+    /// later stage. Checks iteratively, so no input can exhaust the stack here, and normalises
+    /// within `budget`, so no input can make it hang.
+    public func admitted(within budget: WorkBudget = .admission) throws(FilterError) -> FilterTree {
         try checkShape()
-        return Normalizer.normalize(self)
+        return try Normalizer.normalize(self, within: budget)
     }
 
     /// Refuses trees deeper than `maximumDepth` or larger than `maximumNodes`, without recursion.

@@ -18,6 +18,8 @@ public struct FilterError: Error, Sendable, Equatable, CustomStringConvertible {
         case tooDeep
         /// A tree with more nodes than `FilterTree.maximumNodes`.
         case tooLarge
+        /// A tree whose normalisation or expansion would take more than `WorkBudget.admission`.
+        case tooComplex
     }
 
     public let kind: Kind

@@ -7,23 +7,45 @@
 ///   its atoms are known facts while simplifying its other children (`ip4.src == 10.0.0.1 and tcp`
 ///   loses the IPv6 alternative of `tcp`);
 /// - conjunction atoms are sorted (by base, offset, width, mask, relation, value).
-public enum Normalizer {
-    public static func normalize(_ tree: FilterTree) -> FilterTree { simplify(tree, facts: Facts()) }
+///
+/// Comparing atoms pairwise is quadratic in the worst case, so the work is metered: a tree from
+/// outside (`FilterTree.admitted()`) gets `WorkBudget.admission` steps and is refused beyond them.
+public struct Normalizer {
+    private var budget: WorkBudget
 
-    static func simplify(_ tree: FilterTree, facts: Facts) -> FilterTree {
+    /// Normalises a tree whose size the caller already bounds (a front end's output).
+    public static func normalize(_ tree: FilterTree) -> FilterTree {
+        var normalizer = Normalizer(budget: WorkBudget(steps: .max))
+        do {
+            return try normalizer.simplify(tree, facts: Facts())
+        } catch {
+            return tree  // unreachable: an unlimited budget is never exhausted
+        }
+    }
+
+    /// Normalises within `budget` steps (one per node visited and per pair of atoms compared).
+    public static func normalize(_ tree: FilterTree, within budget: WorkBudget) throws(FilterError)
+        -> FilterTree
+    {
+        var normalizer = Normalizer(budget: budget)
+        return try normalizer.simplify(tree, facts: Facts())
+    }
+
+    mutating func simplify(_ tree: FilterTree, facts: Facts) throws(FilterError) -> FilterTree {
+        try budget.spend(1)
         switch tree {
         case .constant:
             return tree
         case .atom(let atom):
-            let folded = fold(atom)
+            let folded = Normalizer.fold(atom)
             guard case .atom(let canonical) = folded else { return folded }
-            return facts.decide(canonical).map(FilterTree.constant) ?? folded
+            return try facts.decide(canonical, &budget).map(FilterTree.constant) ?? folded
         case .not(let child):
-            return .negation(simplify(child, facts: facts))
+            return .negation(try simplify(child, facts: facts))
         case .or(let children):
             var kept = UniqueTrees()
             for child in children {
-                let simplified = simplify(child, facts: facts)
+                let simplified = try simplify(child, facts: facts)
                 if case .or(let grandchildren) = simplified {
                     for grandchild in grandchildren { kept.append(grandchild) }
                 } else {
@@ -32,11 +54,13 @@ public enum Normalizer {
             }
             return .any(kept.trees)
         case .and(let children):
-            return simplifyConjunction(children, facts: facts)
+            return try simplifyConjunction(children, facts: facts)
         }
     }
 
-    private static func simplifyConjunction(_ children: [FilterTree], facts: Facts) -> FilterTree {
+    private mutating func simplifyConjunction(_ children: [FilterTree], facts: Facts) throws(FilterError)
+        -> FilterTree
+    {
         var pending = children
         // Each round can turn compound children into atoms that constrain the others; stop when
         // nothing changes (bounded: every round that continues removes or merges something).
@@ -44,7 +68,7 @@ public enum Normalizer {
             var atoms: [Atom] = []
             var compounds: [FilterTree] = []
             for child in pending {
-                switch simplify(child, facts: facts) {
+                switch try simplify(child, facts: facts) {
                 case .constant(true): continue
                 case .constant(false): return .reject
                 case .atom(let atom): atoms.append(atom)
@@ -59,18 +83,21 @@ public enum Normalizer {
                 case let other: compounds.append(other)
                 }
             }
-            guard let kept = reduce(atoms.sorted()) else { return .reject }
+            guard let kept = try reduce(atoms.sorted()) else { return .reject }
+            try budget.spend(pending.count + facts.count + kept.count)
             let known = facts.adding(kept)
             var simplifiedCompounds = UniqueTrees()
             var changed = false
             for compound in compounds {
-                let simplified = simplify(compound, facts: known)
+                let simplified = try simplify(compound, facts: known)
                 if simplified == .reject { return .reject }
                 if simplified != compound { changed = true }
                 if simplified != .accept { simplifiedCompounds.append(simplified) }
             }
             let next = kept.map(FilterTree.atom) + simplifiedCompounds.trees
-            if let distributed = distribute(atoms: kept, compounds: simplifiedCompounds.trees, facts: facts) {
+            if let distributed = try distribute(
+                atoms: kept, compounds: simplifiedCompounds.trees, facts: facts)
+            {
                 return distributed
             }
             if !changed || next == pending { return .all(next) }
@@ -86,7 +113,9 @@ public enum Normalizer {
     /// alternative can be checked for contradictions on its own (`tcp.dport == 80 and
     /// tcp.dport == 443` pairs the IPv4 and IPv6 alternatives of both sides, and every pair
     /// contradicts). `nil` when there is nothing to distribute or the product is too large.
-    private static func distribute(atoms: [Atom], compounds: [FilterTree], facts: Facts) -> FilterTree? {
+    private mutating func distribute(atoms: [Atom], compounds: [FilterTree], facts: Facts) throws(FilterError)
+        -> FilterTree?
+    {
         var alternatives: [[FilterTree]] = [[]]
         var others: [FilterTree] = []
         for compound in compounds {
@@ -94,12 +123,12 @@ public enum Normalizer {
                 others.append(compound)
                 continue
             }
-            guard alternatives.count * disjuncts.count <= distributionLimit else { return nil }
+            guard alternatives.count * disjuncts.count <= Normalizer.distributionLimit else { return nil }
             alternatives = alternatives.flatMap { prefix in disjuncts.map { prefix + [$0] } }
         }
         guard alternatives.count > 1 else { return nil }
         let fixed = atoms.map(FilterTree.atom) + others
-        return simplify(.any(alternatives.map { .all(fixed + $0) }), facts: facts)
+        return try simplify(.any(alternatives.map { .all(fixed + $0) }), facts: facts)
     }
 
     /// Drops duplicate and implied atoms of one sorted conjunction; `nil` if two contradict.
@@ -108,7 +137,7 @@ public enum Normalizer {
     /// tests, which any atom reading as far from the same base implies. So each operand's run of
     /// atoms (adjacent, being sorted) is reduced on its own, and a captured test survives only if
     /// nothing reaches its last byte: linear in the number of operands, however long the list.
-    private static func reduce(_ atoms: [Atom]) -> [Atom]? {
+    private mutating func reduce(_ atoms: [Atom]) throws(FilterError) -> [Atom]? {
         var kept: [Atom] = []
         var capturedTests: [Atom] = []
         var start = 0
@@ -118,9 +147,9 @@ public enum Normalizer {
             // `keep` adds and removes only within this run, which therefore ends `kept`.
             let runStart = kept.count
             for atom in atoms[start..<end] {
-                if isCapturedTest(atom) {
+                if Normalizer.isCapturedTest(atom) {
                     capturedTests.append(atom)
-                } else if !keep(atom, in: &kept, from: runStart) {
+                } else if try !keep(atom, in: &kept, from: runStart) {
                     return nil
                 }
             }
@@ -135,17 +164,20 @@ public enum Normalizer {
             if let other = furthestTest[base], other.end >= end { continue }
             furthestTest[base] = (test, end)
         }
-        return (pinRanges(kept) + furthestTest.values.map(\.atom)).sorted()
+        return (try pinRanges(kept) + furthestTest.values.map(\.atom)).sorted()
     }
 
     /// Adds `atom` to `kept` unless an atom of its operand run (from `runStart` on) implies it,
     /// removing those it implies; `false` if two contradict.
-    private static func keep(_ atom: Atom, in kept: inout [Atom], from runStart: Int) -> Bool {
+    private mutating func keep(_ atom: Atom, in kept: inout [Atom], from runStart: Int) throws(FilterError)
+        -> Bool
+    {
         var implied = false
+        try budget.spend(2 * (kept.count - runStart))
         for other in kept[runStart...] {
-            if exclusionsOfOneField(atom, other) { continue }
-            if relate(fact: atom, atom: other) == false { return false }
-            switch relate(fact: other, atom: atom) {
+            if Normalizer.exclusionsOfOneField(atom, other) { continue }
+            if Normalizer.relate(fact: atom, atom: other) == false { return false }
+            switch Normalizer.relate(fact: other, atom: atom) {
             case false?: return false
             case true?: implied = true
             case nil: break
@@ -154,7 +186,13 @@ public enum Normalizer {
         if implied { return true }
         var index = runStart
         while index < kept.count {
-            if relate(fact: atom, atom: kept[index]) == true { kept.remove(at: index) } else { index += 1 }
+            if !Normalizer.exclusionsOfOneField(atom, kept[index]),
+                Normalizer.relate(fact: atom, atom: kept[index]) == true
+            {
+                kept.remove(at: index)
+            } else {
+                index += 1
+            }
         }
         kept.append(atom)
         return true
@@ -168,14 +206,15 @@ public enum Normalizer {
     }
 
     /// Bounds that leave a single value (`x >= 443 and x <= 443`) become one equality.
-    private static func pinRanges(_ atoms: [Atom]) -> [Atom] {
+    private mutating func pinRanges(_ atoms: [Atom]) throws(FilterError) -> [Atom] {
         var result = atoms
         for lower in atoms where lower.relation == .greaterOrEqual || lower.relation == .greater {
-            guard let low = interval(lower)?.low,
+            try budget.spend(atoms.count)
+            guard let low = Normalizer.interval(lower)?.low,
                 let upper = atoms.first(where: {
                     ($0.relation == .lessOrEqual || $0.relation == .less) && $0.operand == lower.operand
                         && $0.mask == lower.mask
-                        && interval($0)?.high == low
+                        && Normalizer.interval($0)?.high == low
                 })
             else { continue }
             result.removeAll { $0 == lower || $0 == upper }
@@ -240,11 +279,13 @@ public enum Normalizer {
     struct Facts {
         private var byOperand: [Operand: [Atom]] = [:]
         private var reached = Reach()
+        private(set) var count = 0
 
         func adding(_ atoms: [Atom]) -> Facts {
             var facts = self
             for atom in atoms {
                 facts.byOperand[atom.operand, default: []].append(atom)
+                facts.count += 1
                 facts.reached.note(atom.operand)
             }
             return facts
@@ -253,12 +294,14 @@ public enum Normalizer {
         /// `true` if the facts imply the folded `atom`, `false` if they contradict it, else `nil`.
         /// Only facts on the same operand can decide an atom, except a bytes-captured test, which
         /// every fact reading at least as far from the same base implies.
-        func decide(_ atom: Atom) -> Bool? {
+        func decide(_ atom: Atom, _ budget: inout WorkBudget) throws(FilterError) -> Bool? {
             if isCapturedTest(atom) {
                 guard let (base, end) = Reach.bytes(of: atom.operand) else { return nil }
                 return reached.covers(base: base, end: end) ? true : nil
             }
-            for fact in byOperand[atom.operand] ?? [] {
+            let facts = byOperand[atom.operand] ?? []
+            try budget.spend(facts.count)
+            for fact in facts {
                 if let known = relate(fact: fact, atom: atom) { return known }
                 if relate(fact: atom, atom: fact) == false { return false }
             }
@@ -313,6 +356,27 @@ public enum Normalizer {
         if let excluded = known.excluded, tested.low == excluded, tested.high == excluded { return false }
         if known.low >= tested.low && known.high <= tested.high { return true }
         return nil
+    }
+}
+
+/// A number of steps some work may take before it is abandoned: what keeps quadratic corners of
+/// normalisation and path expansion from turning a hostile filter into a hang.
+public struct WorkBudget: Sendable {
+    public private(set) var remaining: Int
+
+    public init(steps: Int) { remaining = steps }
+
+    /// What admitting one filter may cost: far above what any filter the languages accept needs
+    /// (a 1,000-term chain takes a few million), and a fraction of a second when spent.
+    public static let admission = WorkBudget(steps: 50_000_000)
+
+    public mutating func spend(_ steps: Int) throws(FilterError) {
+        guard steps <= remaining else {
+            throw FilterError(
+                .tooComplex,
+                "the filter needs more work to normalise and expand than a filter may take; split it")
+        }
+        remaining -= steps
     }
 }
 

@@ -37,6 +37,10 @@ extension DecisionTrie {
         }
         do {
             return (tree, try PathExpansion.paths(of: tree))
+        } catch .tooComplex {
+            throw TrieError(
+                .invalidFilter,
+                "filter '\(name)' is refused: expanding it needs more work than a filter may take; split it")
         } catch {
             throw TrieError(
                 .tooManyPaths,
