@@ -10,7 +10,7 @@ let package = Package(
             name: "DPFCore",
             targets: [
                 "DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie", "DPFBytecode", "DPFCompiler",
-                "DPFWorkloads",
+                "DPFEngine", "DPFWorkloads",
             ]),
     ],
     dependencies: [
@@ -35,13 +35,20 @@ let package = Package(
         // Every app's filters merged into one decision trie; delivery and overlap rules; the trie walker.
         .target(name: "DPFTrie", dependencies: ["DPFFilter", "DPFWire"]),
         // The demultiplexing ISA: verifier, interpreter, disassembler. Depends on nothing of the compiler.
-        .target(name: "DPFBytecode"),
+        .target(name: "DPFBytecode", dependencies: ["DPFWire"]),
         // Lowers the decision trie to bytecode.
         .target(name: "DPFCompiler", dependencies: ["DPFTrie", "DPFFilter", "DPFBytecode"]),
+        // One engine interface over the reference evaluator, the trie walker and the interpreter;
+        // packet and verdict batches; the delivery layer every command shares.
+        .target(
+            name: "DPFEngine",
+            dependencies: ["DPFWire", "DPFFilter", "DPFTrie", "DPFBytecode", "DPFCompiler"]),
         // Benchmark workloads shared by `dpf bench` and Benchmarks/.
         .target(
             name: "DPFWorkloads",
-            dependencies: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie", "DPFBytecode"]),
+            dependencies: [
+                "DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie", "DPFBytecode", "DPFEngine",
+            ]),
         // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
         .target(name: "DPFCapture", dependencies: ["DPFWire", "CPcap"]),
         // The command line, one struct per subcommand.
@@ -49,7 +56,7 @@ let package = Package(
             name: "DPFCommands",
             dependencies: [
                 "DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie", "DPFBytecode", "DPFCompiler",
-                "DPFWorkloads", "DPFCapture",
+                "DPFEngine", "DPFWorkloads", "DPFCapture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,11 +79,16 @@ let package = Package(
             name: "DPFBytecodeTests",
             dependencies: [
                 "DPFBytecode", "DPFCompiler", "DPFTrie", "DPFFilter", "DPFAnalysis", "DPFSyntax", "DPFWire",
-                "DPFCapture",
-                "DPFWorkloads",
-                "DPFTestSupport",
+                "DPFCapture", "DPFEngine", "DPFWorkloads", "DPFTestSupport",
             ],
             exclude: ["Golden"]),
+        .testTarget(
+            name: "DPFEngineTests",
+            dependencies: [
+                "DPFEngine", "DPFBytecode", "DPFCompiler", "DPFTrie", "DPFFilter", "DPFAnalysis", "DPFSyntax",
+                "DPFWire", "DPFTestSupport",
+            ],
+            exclude: ["Vectors"]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
         .testTarget(
             name: "DPFCommandsTests",

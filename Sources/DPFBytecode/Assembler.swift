@@ -144,13 +144,15 @@ public enum Assembler {
             case "filter":
                 let index = Int(try number(UInt32.self))
                 guard index == program.filters.count else { throw fail("filter \(index) out of order") }
+                // The id may be left out in hand-written programs; it is then the filter's number.
+                let id = accepts("id") ? try number(UInt32.self) : UInt32(index)
                 let name = try quoted()
                 try expect("app")
                 let app = try quoted()
                 try expect("priority")
                 let priority = try number(UInt16.self)
                 program.filters.append(
-                    ProgramFilter(name: name, app: app, priority: priority, isTap: accepts("tap")))
+                    ProgramFilter(id: id, name: name, app: app, priority: priority, isTap: accepts("tap")))
             case "table":
                 try table(into: &program)
             case "slot":

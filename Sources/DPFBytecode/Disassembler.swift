@@ -2,7 +2,7 @@
 /// program holds, so `Assembler.assemble` reads it back to an equal program:
 ///
 ///     program registers 2 link 1
-///     filter 0 "dns.1" app "dns" priority 0
+///     filter 0 id 0 "dns.1" app "dns" priority 0
 ///     0000  shift    r1 = r0 + 4*(u8[14] & 0xf)
 ///     0001  dispatch u16[12] table 0 else 0009
 ///     0002  test     u16[r1+16] == 0x35 else 0004
@@ -27,7 +27,7 @@ public enum Disassembler {
         for (index, filter) in program.filters.enumerated() {
             let role = filter.isTap ? " tap" : ""
             lines.append(
-                "filter \(index) \(quote(filter.name)) app \(quote(filter.app)) priority \(filter.priority)\(role)"
+                "filter \(index) id \(filter.id) \(quote(filter.name)) app \(quote(filter.app)) priority \(filter.priority)\(role)"
             )
         }
         for (index, instruction) in program.instructions.enumerated() {

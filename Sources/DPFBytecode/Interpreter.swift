@@ -1,3 +1,5 @@
+import DPFWire
+
 /// Runs verified programs. At creation it decodes the program once into 32-byte steps specialised
 /// by load width, load mode (base register or fixed offset, checked or proven) and table layout,
 /// with every relation turned into one unsigned range compare and every jump target turned into the
@@ -346,10 +348,9 @@ private struct Code {
 }
 
 /// The delivery rule while a packet runs: the best exclusive candidate so far and the taps hit.
-/// A candidate's key packs the rule's order into one integer, so keeping the best is one `max`:
-/// priority in bits 48–63, specificity in 32–47, and the filter number complemented in 0–31 (the
-/// lower number wins a tie). 0 means no candidate; no filter's key is 0, since filter numbers stay
-/// below 2^31.
+/// A candidate's key is its `DeliveryKey` with the filter number as the install order (numbers
+/// follow install order), so keeping the best is one `max` and the winner's number is the key's
+/// order. 0 means no candidate; no filter's key is 0, since numbers stay below `maximumFilters`.
 private struct Delivery {
     let ranks: UnsafeMutablePointer<UInt64>
     let taps: UnsafeMutablePointer<Int32>
@@ -363,10 +364,10 @@ private struct Delivery {
 
     /// A filter's key without its specificity, or 0 for a tap.
     static func rank(filter number: Int, _ filter: ProgramFilter) -> UInt64 {
-        filter.isTap ? 0 : UInt64(filter.priority) << 48 | UInt64(~UInt32(number))
+        filter.isTap ? 0 : DeliveryKey.rank(priority: filter.priority, order: UInt32(number))
     }
 
-    var owner: Int32 { best == 0 ? -1 : Int32(bitPattern: ~UInt32(truncatingIfNeeded: best)) }
+    var owner: Int32 { best == 0 ? -1 : Int32(bitPattern: DeliveryKey(rawValue: best).order) }
 
     @inline(__always)
     mutating func offer(_ filter: UInt32, specificity: UInt16) {
@@ -375,7 +376,7 @@ private struct Delivery {
             tap(Int32(bitPattern: filter))
             return
         }
-        best = max(best, rank | UInt64(specificity) << 32)
+        best = max(best, rank | UInt64(specificity) << DeliveryKey.specificityShift)
     }
 
     private mutating func tap(_ filter: Int32) {

@@ -2,8 +2,10 @@
 /// after `Verifier` has turned it into a `VerifiedProgram`.
 ///
 /// Filters are numbered in install order, so the number is also the final tie-break of the
-/// delivery rule (the earlier filter wins); `accept` instructions and terminal table entries name
-/// filters by that number and carry the specificity of the path that reached them.
+/// delivery rule (the earlier filter wins; see `DeliveryKey`); `accept` instructions and terminal
+/// table entries name filters by that number and carry the specificity of the path that reached
+/// them. Each filter also carries its stable id, the one the trie gave it, which means the same
+/// filter in every program lowered from that trie, while a number is only valid for its program.
 public struct Program: Sendable, Hashable {
     public var instructions: [Instruction]
     public var tables: [DispatchTable]
@@ -37,6 +39,21 @@ public struct Program: Sendable, Hashable {
 
     /// Rewrites every jump target with `transform`: the targets of instructions that have one and
     /// of table entries that lead into the code (see `DispatchTable.mapTargets`).
+    /// The apps of the filters, in order of their first filter, and each filter's app as an
+    /// index into them: a verdict's filter number reaches its app (and the app's ring) with one
+    /// array read.
+    public var appIndex: (apps: [String], appOfFilter: [Int32]) {
+        var index: [String: Int32] = [:]
+        var apps: [String] = []
+        let appOfFilter = filters.map { filter in
+            if let known = index[filter.app] { return known }
+            index[filter.app] = Int32(apps.count)
+            apps.append(filter.app)
+            return Int32(apps.count - 1)
+        }
+        return (apps, appOfFilter)
+    }
+
     public mutating func retarget(_ transform: (UInt32) -> UInt32) {
         for index in instructions.indices where instructions[index].opcode.hasTarget {
             instructions[index].target = transform(instructions[index].target)
@@ -45,15 +62,19 @@ public struct Program: Sendable, Hashable {
     }
 }
 
-/// A filter as the program knows it: who it is (for reports) and how it ranks.
+/// A filter as the program knows it: who it is and how it ranks.
 public struct ProgramFilter: Sendable, Hashable {
+    /// The filter's stable id (`FilterID` in the trie): never reused for another filter, and
+    /// strictly increasing along a program's filters, as install order is.
+    public var id: UInt32
     public var name: String
     public var app: String
     /// Exclusive filters compete for ownership by priority first; taps always get a copy.
     public var priority: UInt16
     public var isTap: Bool
 
-    public init(name: String, app: String, priority: UInt16 = 0, isTap: Bool = false) {
+    public init(id: UInt32, name: String, app: String, priority: UInt16 = 0, isTap: Bool = false) {
+        self.id = id
         self.name = name
         self.app = app
         self.priority = priority

@@ -13,14 +13,14 @@ public struct ProgramFileError: Error, Sendable, Equatable, CustomStringConverti
 ///              offset u16, mask u32, value u32, target u32, specificity u32
 ///     tables   layout u32 (0 collision-free, 1 probing, 2 direct), slots u32, multiplier or first
 ///              key u64, then slots × (key u32, target u32) when hashed or slots × target u32 when direct
-///     filters  per filter, in install order: priority u16, flags u16 (1 = tap), then name and app,
-///              each a u16 length and UTF-8 bytes
+///     filters  per filter, in install order: id u32, priority u16, flags u16 (1 = tap), then name
+///              and app, each a u16 length and UTF-8 bytes
 ///
 /// Decoding checks the magic, version, every length against the bytes left, and the checksum,
 /// so a truncated or altered file is refused; the result still has to pass the `Verifier`.
 public enum ProgramFile {
     public static let magic: [UInt8] = Array("DPFC".utf8)
-    public static let version: UInt16 = 2
+    public static let version: UInt16 = 3
     /// The layout word `encode` writes for a table the format cannot carry; no layout has it.
     static let unrepresentable: UInt32 = 0xFFFF_FFFF
 
@@ -55,6 +55,7 @@ public enum ProgramFile {
             }
         }
         for filter in program.filters {
+            body.u32(filter.id)
             body.u16(filter.priority)
             body.u16(filter.isTap ? 1 : 0)
             body.string(filter.name)
@@ -132,12 +133,13 @@ public enum ProgramFile {
         var filters: [ProgramFilter] = []
         for index in 0..<Int(filterCount) {
             let what = "filter \(index)"
+            let id = try reader.u32(what)
             let priority = try reader.u16(what)
             let flags = try reader.u16(what)
             guard flags <= 1 else { throw ProgramFileError(message: "\(what) has unknown flags \(flags)") }
             filters.append(
                 ProgramFilter(
-                    name: try reader.string("the name of \(what)"),
+                    id: id, name: try reader.string("the name of \(what)"),
                     app: try reader.string("the app of \(what)"),
                     priority: priority, isTap: flags == 1))
         }

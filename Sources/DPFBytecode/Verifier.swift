@@ -20,6 +20,9 @@ public struct VerifierError: Error, Sendable, Equatable, CustomStringConvertible
         case tooLarge
         /// A specificity above `Verifier.maximumSpecificity`.
         case badSpecificity
+        /// Filter ids not strictly increasing (so two numbers would name one filter, or number
+        /// order would not be install order).
+        case badFilterID
         /// A load marked bounds-proven is not covered by a `check` on every path to it.
         case unprovenLoad
     }
@@ -37,8 +40,15 @@ public struct VerifierError: Error, Sendable, Equatable, CustomStringConvertible
 /// A program the verifier accepted: the interpreter runs it without per-instruction checks.
 public struct VerifiedProgram: Sendable {
     public let program: Program
+    /// The program's apps, in order of their first filter.
+    public let apps: [String]
+    /// Each filter's app, as an index into `apps`.
+    public let appOfFilter: [Int32]
 
-    fileprivate init(_ program: Program) { self.program = program }
+    fileprivate init(_ program: Program) {
+        self.program = program
+        (apps, appOfFilter) = program.appIndex
+    }
 }
 
 /// Checks everything the interpreter relies on: jumps only forward and inside the program (so every
@@ -96,6 +106,13 @@ public enum Verifier {
             throw VerifierError(
                 kind: .tooLarge, instruction: -1,
                 message: "\(program.filters.count) filters, more than \(maximumFilters)")
+        }
+        for (number, pair) in zip(program.filters, program.filters.dropFirst()).enumerated()
+        where pair.0.id >= pair.1.id {
+            throw VerifierError(
+                kind: .badFilterID, instruction: -1,
+                message:
+                    "filter \(number + 1) has id \(pair.1.id), not above filter \(number)'s id \(pair.0.id)")
         }
         // Counted before anything reads a slot, so the work below stays bounded.
         let slots = program.tables.reduce(0) { $0 + $1.capacity }

@@ -2,6 +2,7 @@ import ArgumentParser
 import DPFBytecode
 import DPFCapture
 import DPFCompiler
+import DPFEngine
 import DPFFilter
 import DPFTrie
 import DPFWire
@@ -271,36 +272,26 @@ struct BenchRunners {
     init(_ workload: PortsWorkload, engines: [BenchCommand.Engine]) throws {
         let batch = PacketBatch(workload.packets)
         let trie = try workload.trie()
-        var appOfFilter: [FilterID: Int32] = [:]
-        for (index, app) in workload.apps.enumerated() {
-            appOfFilter[trie.id(named: app.filterName)!] = Int32(index)
-        }
-        let app = { (filter: FilterID?) in filter.flatMap { appOfFilter[$0] } ?? -1 }
+        let workloadApp = Dictionary(
+            uniqueKeysWithValues: workload.apps.enumerated().map { ($1.name, Int32($0)) })
         all = try engines.map { engine in
             switch engine {
-            case .reference:
-                let reference = ReferenceDelivery(trie)
-                let packets = workload.packets.map { Packet(bytes: $0) }
+            case .reference, .trie, .bytecode:
+                let kind = EngineKind(rawValue: engine.rawValue)!
+                let demux: any DemuxEngine
+                do throws(CompileError) {
+                    demux = try kind.make(trie)
+                } catch {
+                    throw CommandFailure(.internalError, error.description)
+                }
+                // Verdict buffers are allocated once, outside the timing.
+                let verdicts = demux.makeVerdicts(packets: batch.count)
+                let appOfEngineApp = demux.filters.apps.map { workloadApp[$0.name]! }
                 return Runner(
-                    engine: engine,
-                    run: {
-                        packets.reduce(0) { $0 &+ Int(reference.verdict(for: $1).owner?.rawValue ?? -1) }
-                    },
-                    owners: { packets.map { app(reference.verdict(for: $0).owner) } })
-            case .trie:
-                let packets = workload.packets
-                return Runner(
-                    engine: engine,
-                    run: { packets.reduce(0) { $0 &+ Int(trie.verdict(bytes: $1).owner?.rawValue ?? -1) } },
-                    owners: { packets.map { app(trie.verdict(bytes: $0).owner) } })
-            case .bytecode:
-                let program = try Lowering.lower(trie)
-                let interpreter = Interpreter(try Verifier.verify(program))
-                let appOfNumber = program.filters.map { app(trie.id(named: $0.name)) }
-                let results = BatchResults(packets: batch.count, filters: program.filters.count)
-                return Runner(
-                    engine: engine, run: { results.sumOfOwners(interpreter, batch) },
-                    owners: { results.owners(interpreter, batch).map { $0 < 0 ? -1 : appOfNumber[Int($0)] } })
+                    engine: engine, run: { demux.sumOfOwners(batch, using: verdicts) },
+                    owners: {
+                        Delivery.ownerApps(demux, batch).map { $0 < 0 ? -1 : appOfEngineApp[Int($0)] }
+                    })
             case .libpcapBPF:
                 var compiled: [LibpcapFilter] = []
                 for app in workload.apps {

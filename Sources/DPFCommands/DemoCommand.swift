@@ -1,6 +1,7 @@
 import ArgumentParser
 import DPFBytecode
 import DPFCompiler
+import DPFEngine
 import DPFFilter
 import DPFTrie
 import DPFWire
@@ -27,12 +28,24 @@ struct DemoCommand: ParsableCommand {
         let set = try FilterLoader.analyze(paths, linkType: .ethernet)
         let trie = try FilterLoader.buildTrie(set)
         let samples = DemoTraffic.samples
-        let verdicts = try DemoCommand.bytecodeVerdicts(trie, samples.map(\.packet))
-        // The interpreter and the walker are both checked against the delivery rule applied to the
-        // reference evaluator.
-        let expected = trie.referenceVerdicts(for: samples.map(\.packet))
-        let walked = samples.map { trie.verdict(for: $0.packet) }
-        for (engine, found) in [("bytecode interpreter", verdicts), ("trie walker", walked)] {
+        // Every engine runs the packets through the shared delivery layer; the interpreter and the
+        // walker are both checked against the reference evaluator.
+        let batch = PacketBatch(samples.map(\.packet.bytes))
+        let engines: [any DemuxEngine] = [
+            BytecodeEngine(Interpreter(try FilterLoader.compile(trie))), TrieEngine(trie),
+            ReferenceEngine(trie),
+        ]
+        var deliveries: [Delivery] = []
+        var results: [[Verdict]] = []
+        for engine in engines {
+            let delivery = Delivery(engine)
+            var verdicts: [Verdict] = []
+            delivery.deliver(batch) { verdicts.append($0.verdict(in: engine.filters)) }
+            deliveries.append(delivery)
+            results.append(verdicts)
+        }
+        let (verdicts, expected) = (results[0], results[2])
+        for (engine, found) in [("bytecode interpreter", verdicts), ("trie walker", results[1])] {
             let disagreements = zip(expected, found).filter { $0 != $1 }.count
             guard disagreements == 0 else {
                 throw CommandFailure(
@@ -40,11 +53,12 @@ struct DemoCommand: ParsableCommand {
                     "the \(engine) disagrees with the reference evaluator on \(disagreements) packets")
             }
         }
+        let delivery = deliveries[0]
         let name = { (id: FilterID) in trie.filter(id)!.name }
-        let unmatched = verdicts.filter { $0.owner == nil }.count
+        let unmatched = delivery.unmatched
         let console = Console.current
         if json {
-            console.out(report(set, trie: trie, verdicts: verdicts, unmatched: unmatched).serialized())
+            console.out(report(set, delivery).serialized())
             return
         }
         console.out(
@@ -63,10 +77,10 @@ struct DemoCommand: ParsableCommand {
             console.out("     (\(sample.note))")
         }
         console.out("\nPackets delivered, per app:")
-        for (app, owned, copies) in deliveries(set, trie: trie, verdicts: verdicts) {
+        for (app, delivered) in DemoCommand.deliveries(set, delivery) {
             console.out(
                 "  " + pad(app.name, 12) + pad(app.isTap ? "tap" : "priority \(app.priority)", 14)
-                    + (app.isTap ? "\(copies) copies" : "\(owned)"))
+                    + (app.isTap ? "\(delivered) copies" : "\(delivered)"))
         }
         console.out("  " + pad("(unmatched)", 26) + "\(unmatched)")
         console.out(
@@ -74,38 +88,24 @@ struct DemoCommand: ParsableCommand {
         )
     }
 
-    /// Each packet's owner and taps from the compiled, verified program, as trie filter ids.
-    static func bytecodeVerdicts(_ trie: DecisionTrie, _ packets: [Packet]) throws(CommandFailure)
-        -> [Verdict]
-    {
-        let verdicts = ProgramVerdicts(Interpreter(try FilterLoader.compile(trie)), of: trie)
-        return packets.map { verdicts.verdict($0.bytes) }
+    /// Each app of the set with the packets the delivery layer gave it (owned, or tap copies).
+    static func deliveries(_ set: FilterSet, _ delivery: Delivery) -> [(AppFilters, delivered: Int)] {
+        let tallies = Dictionary(
+            uniqueKeysWithValues: zip(delivery.filters.apps.map(\.name), delivery.apps.map(\.packets)))
+        return set.apps.map { ($0, tallies[$0.name] ?? 0) }
     }
 
-    private func deliveries(_ set: FilterSet, trie: DecisionTrie, verdicts: [Verdict]) -> [(
-        AppFilters, owned: Int, copies: Int
-    )] {
-        let app = { (id: FilterID) in trie.filter(id)!.app }
-        return set.apps.map { entry in
-            let owned = verdicts.filter { $0.owner.map(app) == entry.name }.count
-            let copies = verdicts.filter { $0.taps.contains { app($0) == entry.name } }.count
-            return (entry, owned, copies)
-        }
-    }
-
-    private func report(_ set: FilterSet, trie: DecisionTrie, verdicts: [Verdict], unmatched: Int)
-        -> JSONValue
-    {
+    private func report(_ set: FilterSet, _ delivery: Delivery) -> JSONValue {
         .object([
-            ("packets", .int(verdicts.count)),
-            ("unmatched", .int(unmatched)),
+            ("packets", .int(delivery.packets)),
+            ("unmatched", .int(delivery.unmatched)),
             (
                 "apps",
                 .array(
-                    deliveries(set, trie: trie, verdicts: verdicts).map { app, owned, copies in
+                    DemoCommand.deliveries(set, delivery).map { app, delivered in
                         .object([
                             ("name", .string(app.name)), ("tap", .bool(app.isTap)),
-                            ("delivered", .int(app.isTap ? copies : owned)),
+                            ("delivered", .int(delivered)),
                         ])
                     })
             ),

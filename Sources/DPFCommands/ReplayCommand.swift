@@ -2,6 +2,7 @@ import ArgumentParser
 import DPFBytecode
 import DPFCapture
 import DPFCompiler
+import DPFEngine
 import DPFFilter
 import DPFTrie
 import DPFWire
@@ -108,16 +109,6 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    struct Tally {
-        var delivered = 0
-        var bytes = 0
-
-        mutating func count(_ packet: Packet) {
-            delivered += 1
-            bytes += packet.capturedLength
-        }
-    }
-
     /// Where reading stopped before the end of the capture.
     struct Stop {
         /// The record that could not be read, counting from 1.
@@ -155,11 +146,13 @@ struct ReplayCommand: ParsableCommand {
                 "\(capture): link type \(DataLink.describe(dataLinkType: reader.dataLinkType)) is not one DPF demultiplexes"
             )
         }
-        let demux = try makeDemultiplexer(linkType: linkType, capture: capture, filterFiles: filterFiles)
-        var appTallies = [Tally](repeating: Tally(), count: demux.apps.count)
-        var filterTallies = [Tally](repeating: Tally(), count: demux.filters.count)
-        var packets = 0
-        var unmatched = 0
+        let delivery = Delivery(
+            try makeEngine(linkType: linkType, capture: capture, filterFiles: filterFiles),
+            batchCapacity: ReplayCommand.batchPackets)
+        // Packets are copied once, into a batch reused for the whole replay, and delivered a batch
+        // at a time.
+        let batch = PacketBatch(
+            capacity: ReplayCommand.batchPackets, byteCapacity: ReplayCommand.batchPackets * 2048)
         var malformed = 0
         var failure: CaptureError?
         let progress = ProgressLine()
@@ -173,70 +166,31 @@ struct ReplayCommand: ParsableCommand {
                 break
             }
             guard let packet else { break }
-            packets += 1
             if ReplayCommand.isMalformed(packet) { malformed += 1 }
-            let (owner, taps) = demux.deliver(packet)
-            if let owner {
-                filterTallies[owner].count(packet)
-                appTallies[demux.appOfFilter[owner]].count(packet)
-            } else {
-                unmatched += 1
+            packet.bytes.withUnsafeBytes { _ = batch.append($0) }
+            if batch.isFull {
+                delivery.deliver(batch)
+                batch.removeAll()
+                progress.showPeriodically("replay: \(delivery.packets.grouped) packets…")
             }
-            for tap in taps { filterTallies[tap].count(packet) }
-            for app in Demultiplexer.distinct(taps.lazy.map { demux.appOfFilter[$0] }) {
-                appTallies[app].count(packet)
-            }
-            if packets & 1023 == 0 { progress.showPeriodically("replay: \(packets.grouped) packets…") }
         }
+        // What was read before a failure is delivered and reported too.
+        delivery.deliver(batch)
         progress.clear()
         let stop = failure.map { error in
             Stop(
                 record: error.brokenRecord?.number ?? reader.recordsRead + 1,
                 reason: error.brokenRecord?.reason ?? error.message)
         }
-        report(
-            demux, appTallies: appTallies, filterTallies: filterTallies, packets: packets,
-            unmatched: unmatched,
-            malformed: malformed, stop: stop)
+        report(delivery, malformed: malformed, stop: stop)
         if let failure { throw CommandFailure(.badInput, failure.message) }
     }
 
-    /// Maps a packet to its owning filter and its tapping filters, as indices into `filters`.
-    struct Demultiplexer {
-        let filters: [(name: String, app: String, isTap: Bool)]
-        /// Apps in order of their first filter.
-        let apps: [(name: String, isTap: Bool)]
-        /// Each filter's app, as an index into `apps`.
-        let appOfFilter: [Int]
-        let deliver: (Packet) -> (owner: Int?, taps: [Int])
+    /// Packets demultiplexed per engine run.
+    static let batchPackets = 256
 
-        init(
-            filters: [(name: String, app: String, isTap: Bool)],
-            deliver: @escaping (Packet) -> (owner: Int?, taps: [Int])
-        ) {
-            self.filters = filters
-            self.deliver = deliver
-            var index: [String: Int] = [:]
-            var apps: [(name: String, isTap: Bool)] = []
-            appOfFilter = filters.map { filter in
-                if let known = index[filter.app] { return known }
-                index[filter.app] = apps.count
-                apps.append((filter.app, filter.isTap))
-                return apps.count - 1
-            }
-            self.apps = apps
-        }
-
-        /// Tap filters' apps without repeats (an app may tap through several filters).
-        static func distinct(_ apps: some Sequence<Int>) -> [Int] {
-            var seen: [Int] = []
-            for app in apps where !seen.contains(app) { seen.append(app) }
-            return seen
-        }
-    }
-
-    private func makeDemultiplexer(linkType: LinkType, capture: String, filterFiles: [String]) throws
-        -> Demultiplexer
+    private func makeEngine(linkType: LinkType, capture: String, filterFiles: [String]) throws
+        -> any DemuxEngine
     {
         if let program {
             let bytes = try FilterLoader.readBytes(program)
@@ -256,67 +210,35 @@ struct ReplayCommand: ParsableCommand {
                     "\(program) was compiled for link type \(DataLink.describe(linkTypeValue: decoded.linkType)), but \(capture) has \(DataLink.describe(linkTypeValue: linkType.rawValue)); compile it with --link-type \(linkType.name)"
                 )
             }
-            return bytecode(Interpreter(verified))
+            return BytecodeEngine(Interpreter(verified))
         }
         let set = try FilterLoader.analyze(filterFiles, linkType: linkType)
         let trie = try FilterLoader.buildTrie(set)
         switch engine {
-        case .bytecode:
-            return bytecode(Interpreter(try FilterLoader.compile(trie)))
-        case .trie:
-            return trieDemultiplexer(trie) { trie.verdict(for: $0) }
-        case .reference:
-            let reference = ReferenceDelivery(trie)
-            return trieDemultiplexer(trie) { reference.verdict(for: $0) }
+        case .bytecode: return BytecodeEngine(Interpreter(try FilterLoader.compile(trie)))
+        case .trie: return TrieEngine(trie)
+        case .reference: return ReferenceEngine(trie)
         }
     }
 
-    private func bytecode(_ interpreter: Interpreter) -> Demultiplexer {
-        let filters = interpreter.verified.program.filters
-        // One tap buffer for the whole replay, which the interpreter writes into.
-        var taps = [Int32](repeating: 0, count: max(1, filters.count))
-        return Demultiplexer(filters: filters.map { ($0.name, $0.app, $0.isTap) }) { packet in
-            let outcome = packet.bytes.withUnsafeBytes { bytes in
-                taps.withUnsafeMutableBufferPointer { interpreter.run(bytes, taps: $0) }
-            }
-            return (outcome.owner < 0 ? nil : Int(outcome.owner), taps[0..<outcome.tapCount].map { Int($0) })
-        }
-    }
-
-    private func trieDemultiplexer(_ trie: DecisionTrie, _ verdict: @escaping (Packet) -> Verdict)
-        -> Demultiplexer
-    {
-        // Filters in install order, which is also their number in a compiled program.
-        let installed = trie.installed
-        var position: [FilterID: Int] = [:]
-        for (index, entry) in installed.enumerated() { position[entry.id] = index }
-        return Demultiplexer(filters: installed.map { ($0.filter.name, $0.filter.app, $0.filter.isTap) }) {
-            packet in
-            let result = verdict(packet)
-            return (result.owner.map { position[$0]! }, result.taps.map { position[$0]! })
-        }
-    }
-
-    private func report(
-        _ demux: Demultiplexer, appTallies: [Tally], filterTallies: [Tally], packets: Int, unmatched: Int,
-        malformed: Int, stop: Stop?
-    ) {
+    private func report(_ delivery: Delivery, malformed: Int, stop: Stop?) {
+        let table = delivery.filters
         let console = Console.current
         if json {
-            let apps = zip(demux.apps, appTallies).map { app, tally in
+            let apps = zip(table.apps, delivery.apps).map { app, tally in
                 JSONValue.object([
                     ("name", .string(app.name)), ("tap", .bool(app.isTap)),
-                    ("delivered", .int(tally.delivered)),
+                    ("delivered", .int(tally.packets)),
                     // Nothing drops or cancels a delivery before the per-app rings exist.
                     ("dropped", .int(0)), ("cancelled", .int(0)),
                     ("bytes", .int(tally.bytes)),
                 ])
             }
-            let filters = zip(demux.filters, filterTallies).map { filter, tally in
+            let filters = zip(table.filters, delivery.perFilter).map { filter, tally in
                 JSONValue.object([
-                    ("name", .string(filter.name)), ("app", .string(filter.app)),
+                    ("name", .string(filter.name)), ("app", .string(table.apps[Int(filter.app)].name)),
                     ("tap", .bool(filter.isTap)),
-                    ("delivered", .int(tally.delivered)), ("bytes", .int(tally.bytes)),
+                    ("delivered", .int(tally.packets)), ("bytes", .int(tally.bytes)),
                 ])
             }
             let stopped = stop.map {
@@ -324,34 +246,34 @@ struct ReplayCommand: ParsableCommand {
             }
             console.out(
                 JSONValue.object([
-                    ("packets", .int(packets)), ("unmatched", .int(unmatched)),
+                    ("packets", .int(delivery.packets)), ("unmatched", .int(delivery.unmatched)),
                     ("malformed", .int(malformed)), ("stopped", stopped ?? .null),
                     ("apps", .array(apps)), ("filters", .array(filters)),
                 ]).serialized())
             return
         }
-        console.out("\(packets) packets, \(unmatched) unmatched, \(malformed) malformed")
+        console.out("\(delivery.packets) packets, \(delivery.unmatched) unmatched, \(malformed) malformed")
         // Rows: each app, and under it (with --per-filter) its filters; every column padded to
         // its widest entry.
         var rows: [(name: String, role: String, tally: Tally)] = []
-        for (index, app) in demux.apps.enumerated() {
-            rows.append(("  " + app.name, app.isTap ? "tap" : "owner", appTallies[index]))
+        for (index, app) in table.apps.enumerated() {
+            rows.append(("  " + app.name, app.isTap ? "tap" : "owner", delivery.apps[index]))
             guard perFilter else { continue }
-            for (filter, tally) in zip(demux.filters, filterTallies) where filter.app == app.name {
+            for (filter, tally) in zip(table.filters, delivery.perFilter) where filter.app == index {
                 rows.append(("    " + filter.name, filter.isTap ? "tap" : "owner", tally))
             }
         }
         let widest = { (column: [String]) in column.map(\.count).max() ?? 0 }
         let nameWidth = widest(rows.map(\.name))
         let roleWidth = widest(rows.map(\.role))
-        let countWidth = widest(rows.map { String($0.tally.delivered) })
+        let countWidth = widest(rows.map { String($0.tally.packets) })
         let bytesWidth = widest(rows.map { String($0.tally.bytes) })
         let left = { (text: String, width: Int) in text + String(repeating: " ", count: width - text.count) }
         let right = { (text: String, width: Int) in String(repeating: " ", count: width - text.count) + text }
         for row in rows {
             console.out(
                 left(row.name, nameWidth) + "  " + left(row.role, roleWidth) + "  "
-                    + right(String(row.tally.delivered), countWidth) + " packets  "
+                    + right(String(row.tally.packets), countWidth) + " packets  "
                     + right(String(row.tally.bytes), bytesWidth) + " bytes")
         }
         if let stop { console.out("reading stopped at record \(stop.record): \(stop.reason)") }

@@ -80,8 +80,9 @@ public enum Lowering {
                 }
                 numbers[id] = UInt32(filters.count)
                 filters.append(
-                    ProgramFilter(name: filter.name, app: filter.app, priority: priority, isTap: filter.isTap)
-                )
+                    ProgramFilter(
+                        id: id.rawValue, name: filter.name, app: filter.app, priority: priority,
+                        isTap: filter.isTap))
             }
             self.filters = filters
             filterNumbers = numbers

@@ -1,16 +1,16 @@
 import DPFBytecode
 import DPFTrie
 
-/// Reads an interpreter's answers as trie verdicts. A program numbers its filters in install
-/// order; this maps those numbers back to the trie's filter ids (through the names, once).
+/// Reads an interpreter's answers as trie verdicts: a program number becomes the stable id the
+/// program carries for it, so the verdict names the same filters as the trie's, whichever
+/// generation of the program ran.
 public struct ProgramVerdicts {
     private let interpreter: Interpreter
     private let ids: [FilterID]
 
-    /// `interpreter` must run a program lowered from `trie` (every filter name known to it).
-    public init(_ interpreter: Interpreter, of trie: DecisionTrie) {
+    public init(_ interpreter: Interpreter) {
         self.interpreter = interpreter
-        ids = interpreter.verified.program.filters.map { trie.id(named: $0.name)! }
+        ids = interpreter.verified.program.filters.map { FilterID(rawValue: $0.id) }
     }
 
     /// The owner and taps the program gives `bytes` (allocates; for tools and tests).

@@ -8,7 +8,8 @@ public enum ReferenceEvaluator {
         matches(tree, bytes: packet.bytes)
     }
 
-    public static func matches(_ tree: FilterTree, bytes: [UInt8]) -> Bool {
+    /// Whether `tree` accepts the packet `bytes` (an array, or borrowed bytes as engines see them).
+    public static func matches<Bytes: PacketBytes>(_ tree: FilterTree, bytes: Bytes) -> Bool {
         switch tree {
         case .constant(let value): return value
         case .atom(let atom): return holds(atom, bytes: bytes)
@@ -20,13 +21,13 @@ public enum ReferenceEvaluator {
 
     /// An atom holds when every byte its operand (and its base's shifts) reads was captured and
     /// the masked operand compares as it says.
-    public static func holds(_ atom: Atom, bytes: [UInt8]) -> Bool {
+    public static func holds<Bytes: PacketBytes>(_ atom: Atom, bytes: Bytes) -> Bool {
         guard let value = value(of: atom.operand, bytes: bytes) else { return false }
         return atom.relation.holds(value & atom.mask, atom.value)
     }
 
     /// The operand's value in this packet, or `nil` if a byte it needs was not captured.
-    public static func value(of operand: Operand, bytes: [UInt8]) -> UInt32? {
+    public static func value<Bytes: PacketBytes>(of operand: Operand, bytes: Bytes) -> UInt32? {
         switch operand {
         case .load(let load):
             guard let base = locate(load.base, bytes: bytes) else { return nil }
@@ -35,7 +36,7 @@ public enum ReferenceEvaluator {
     }
 
     /// The byte offset a base stands for in this packet, or `nil` if a shift's load was cut off.
-    public static func locate(_ base: HeaderBase, bytes: [UInt8]) -> Int? {
+    public static func locate<Bytes: PacketBytes>(_ base: HeaderBase, bytes: Bytes) -> Int? {
         var position = 0
         for shift in base.shifts {
             guard let loaded = load(bytes, at: position + shift.offset, width: shift.width) else {
@@ -47,10 +48,12 @@ public enum ReferenceEvaluator {
     }
 
     /// A big-endian load, or `nil` past the captured bytes.
-    public static func load(_ bytes: [UInt8], at offset: Int, width: Int) -> UInt32? {
+    public static func load<Bytes: PacketBytes>(_ bytes: Bytes, at offset: Int, width: Int) -> UInt32? {
         guard offset >= 0, offset + width <= bytes.count else { return nil }
         var value: UInt32 = 0
-        for index in offset..<(offset + width) { value = value << 8 | UInt32(bytes[index]) }
+        for index in offset..<(offset + width) {
+            value = value << 8 | UInt32(bytes[bytes.startIndex + index])
+        }
         return value
     }
 
@@ -59,3 +62,8 @@ public enum ReferenceEvaluator {
         set.allFilters.filter { matches($0.filter.tree, packet) }.map(\.filter.name)
     }
 }
+
+/// Packet bytes the evaluator reads: a `[UInt8]`, or the borrowed bytes of a batch.
+public protocol PacketBytes: RandomAccessCollection<UInt8> where Index == Int {}
+extension Array: PacketBytes where Element == UInt8 {}
+extension UnsafeRawBufferPointer: PacketBytes {}

@@ -1,4 +1,5 @@
 import DPFFilter
+import DPFWire
 
 extension DecisionTrie {
     /// Installs a filter. An exclusive filter that would take packets from another app's filter
@@ -15,6 +16,7 @@ extension DecisionTrie {
         presenting guards: [FilterGuard] = []
     ) throws(TrieError) -> FilterGuard {
         let (tree, paths) = try admit(name: name, tree: untrustedTree)
+        try checkRank(name: name, priority: priority, paths: paths)
         if !isTap {
             try checkConflicts(name: name, app: app, priority: priority, paths: paths, guards: guards)
         }
@@ -49,17 +51,43 @@ extension DecisionTrie {
         }
     }
 
-    /// Adds a filter whose paths were expanded and whose collisions were allowed by the caller.
+    /// Refuses what the delivery key cannot rank (see `DeliveryKey`): a priority outside
+    /// 0...65535, a path testing more than 65535 header bits, or a filter once the trie has handed
+    /// out every install sequence.
+    func checkRank(name: String, priority: Int, paths: [FilterPath]) throws(TrieError) {
+        guard (0...DeliveryKey.maximumPriority).contains(priority) else {
+            throw TrieError(
+                .invalidFilter,
+                "filter '\(name)' has priority \(priority), outside 0...\(DeliveryKey.maximumPriority)")
+        }
+        if let widest = paths.map(\.specificity).max(), widest > DeliveryKey.maximumSpecificity {
+            throw TrieError(
+                .invalidFilter,
+                "filter '\(name)' tests \(widest) header bits on one path, more than the \(DeliveryKey.maximumSpecificity) the delivery rule ranks; split it"
+            )
+        }
+        guard nextSequence <= DeliveryKey.maximumOrder else {
+            throw TrieError(
+                .exhausted,
+                "this trie has installed \(nextSequence) filters, every id it can give; build a new one")
+        }
+    }
+
+    /// Adds a filter whose paths were expanded, whose rank was checked and whose collisions were
+    /// allowed by the caller.
     @discardableResult
     func install(name: String, app: String, priority: Int, isTap: Bool, tree: FilterTree, paths: [FilterPath])
         -> FilterGuard
     {
         let index: Int32 = freeFilters.popLast() ?? Int32(filters.count)
-        let filterGuard = FilterGuard(filter: FilterID(rawValue: index), secret: secrets.next())
+        let id = FilterID(rawValue: nextSequence)
+        let filterGuard = FilterGuard(filter: id, secret: secrets.next())
         let record = InstalledFilter(
-            name: name, app: app, priority: priority, isTap: isTap, tree: tree, sequence: nextSequence,
+            id: id, name: name, app: app, priority: priority, isTap: isTap, tree: tree,
+            sequence: nextSequence,
             filterGuard: filterGuard)
-        let rank = Rank(priority: priority, sequence: nextSequence, isTap: isTap)
+        let key = isTap ? nil : DeliveryKey.rank(priority: UInt16(priority), order: nextSequence)
+        let rank = Rank(id: id, key: key)
         nextSequence += 1
         if Int(index) == filters.count {
             filters.append(record)
@@ -71,13 +99,14 @@ extension DecisionTrie {
         var firstPath: Int32 = -1
         for path in paths { firstPath = insertPath(path, filter: index, nextOfFilter: firstPath) }
         filters[Int(index)]!.firstPath = firstPath
-        filterIDs[name] = FilterID(rawValue: index)
+        filterIDs[name] = id
+        slots[id] = index
         return filterGuard
     }
 
     /// Removes a filter; the work is proportional to the filter's own paths.
     public func remove(named name: String) throws(TrieError) {
-        guard let id = filterIDs[name], let filter = filters[Int(id.rawValue)] else {
+        guard let id = filterIDs[name], let slot = slots[id], let filter = filters[Int(slot)] else {
             throw TrieError(.unknownFilter, "no filter named '\(name)' is installed")
         }
         var pathID = filter.firstPath
@@ -86,9 +115,10 @@ extension DecisionTrie {
             removePath(pathID)
             pathID = next
         }
-        filters[Int(id.rawValue)] = nil
-        freeFilters.append(id.rawValue)
+        filters[Int(slot)] = nil
+        freeFilters.append(slot)
         filterIDs[name] = nil
+        slots[id] = nil
     }
 
     /// How a new exclusive filter relates to an installed one of another app on the packets both
@@ -124,7 +154,7 @@ extension DecisionTrie {
                 let theirs = (installed.priority, Int(record.specificity))
                 let kind: Collision.Kind = ours == theirs ? .tie : ours > theirs ? .wouldSteal : .wouldLose
                 let collision = Collision(
-                    kind: kind, other: FilterID(rawValue: record.filter), specificity: path.specificity,
+                    kind: kind, other: installed.id, specificity: path.specificity,
                     otherSpecificity: Int(record.specificity))
                 if let previous = worst[record.filter], severity(previous.kind) >= severity(kind) { continue }
                 worst[record.filter] = collision
@@ -137,7 +167,7 @@ extension DecisionTrie {
     func refusal(
         for collision: Collision, name: String, app: String, priority: Int, paths: [FilterPath]
     ) -> TrieError {
-        let other = filters[Int(collision.other.rawValue)]!
+        let other = filter(collision.other)!
         switch collision.kind {
         case .tie:
             let identical = Set(other.paths) == Set(paths)
@@ -171,7 +201,7 @@ extension DecisionTrie {
             switch collision.kind {
             case .tie:
                 throw refusal(for: collision, name: name, app: app, priority: priority, paths: paths)
-            case .wouldSteal where !guards.contains(filters[Int(collision.other.rawValue)]!.filterGuard):
+            case .wouldSteal where !guards.contains(filter(collision.other)!.filterGuard):
                 throw refusal(for: collision, name: name, app: app, priority: priority, paths: paths)
             default:
                 continue

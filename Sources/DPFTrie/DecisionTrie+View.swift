@@ -31,7 +31,7 @@ extension DecisionTrie {
             let path = pathRecords[Int(accepts[Int(accept)].path)]
             acceptViews.append(
                 TrieNodeView.Accept(
-                    filter: FilterID(rawValue: path.filter), specificity: Int(path.specificity)))
+                    filter: filters[Int(path.filter)]!.id, specificity: Int(path.specificity)))
             accept = accepts[Int(accept)].next
         }
         var groupViews: [TrieNodeView.Group] = []

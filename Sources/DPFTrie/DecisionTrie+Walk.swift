@@ -22,7 +22,12 @@ extension DecisionTrie {
         verdict(bytes: packet.bytes)
     }
 
-    public func verdict(bytes: [UInt8]) -> Verdict {
+    public func verdict(bytes: [UInt8]) -> Verdict { walk(bytes) }
+
+    /// The verdict for borrowed packet bytes (a batch's), without copying them.
+    public func verdict(_ packet: UnsafeRawBufferPointer) -> Verdict { walk(packet) }
+
+    private func walk<Bytes: PacketBytes>(_ bytes: Bytes) -> Verdict {
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: DecisionTrie.inlinePendingCapacity) {
             pendingStorage in
             withUnsafeTemporaryAllocation(of: FilterID.self, capacity: DecisionTrie.inlineTapCapacity) {
@@ -48,26 +53,29 @@ extension DecisionTrie {
         }
     }
 
-    private static func walk(
-        _ bytes: [UInt8], _ nodes: UnsafeBufferPointer<Node>, _ groups: UnsafeBufferPointer<Group>,
+    private static func walk<Bytes: PacketBytes>(
+        _ bytes: Bytes, _ nodes: UnsafeBufferPointer<Node>, _ groups: UnsafeBufferPointer<Group>,
         _ keys: UnsafeBufferPointer<TestKey>, _ accepts: UnsafeBufferPointer<Accept>,
         _ paths: UnsafeBufferPointer<PathRecord>, _ ranks: UnsafeBufferPointer<Rank>,
         _ pending: inout PendingNodes, _ taps: inout MatchedTaps
     ) -> Verdict {
-        var best: DeliveryRank.Candidate?
+        var best = DeliveryKey.none
+        var owner: FilterID?
         pending.push(root)
         while let node = pending.pop() {
             var accept = nodes[Int(node)].firstAccept
             while accept >= 0 {
                 let path = paths[Int(accepts[Int(accept)].path)]
                 let rank = ranks[Int(path.filter)]
-                if rank.isTap {
-                    taps.insert(FilterID(rawValue: path.filter))
+                if let rankKey = rank.key {
+                    let key = DeliveryKey(
+                        rawValue: rankKey | UInt64(path.specificity) << DeliveryKey.specificityShift)
+                    if key > best {
+                        best = key
+                        owner = rank.id
+                    }
                 } else {
-                    let candidate = DeliveryRank.Candidate(
-                        filter: path.filter, priority: rank.priority, specificity: path.specificity,
-                        sequence: rank.sequence)
-                    if best.map({ DeliveryRank.beats(candidate, $0) }) ?? true { best = candidate }
+                    taps.insert(rank.id)
                 }
                 accept = accepts[Int(accept)].next
             }
@@ -89,7 +97,7 @@ extension DecisionTrie {
                 group = groups[Int(group)].next
             }
         }
-        return Verdict(owner: best.map { FilterID(rawValue: $0.filter) }, taps: taps.sorted)
+        return Verdict(owner: owner, taps: taps.sorted)
     }
 }
 

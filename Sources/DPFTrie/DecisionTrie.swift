@@ -7,9 +7,12 @@ import DPFWire
     import Darwin
 #endif
 
-/// Identifies an installed filter.
+/// Identifies an installed filter for as long as the trie lives: ids are handed out in install
+/// order and never reused, so a verdict names the same filter in every program generation lowered
+/// from the trie (a removed filter's id is never given to another).
 public struct FilterID: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public let rawValue: Int32
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
     public static func < (lhs: FilterID, rhs: FilterID) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { "#\(rawValue)" }
 }
@@ -23,6 +26,7 @@ public struct FilterGuard: Sendable, Hashable {
 
 /// What the trie knows about an installed filter.
 public struct InstalledFilter: Sendable {
+    public let id: FilterID
     public let name: String
     public let app: String
     public let priority: Int
@@ -30,8 +34,9 @@ public struct InstalledFilter: Sendable {
     /// The filter as installed; its paths are re-derived from it when needed (messages, tests),
     /// so the trie does not keep a second copy of every literal.
     public let tree: FilterTree
-    /// Install order, the final tie-break between two filters of the same app.
-    let sequence: UInt64
+    /// Install order, the final tie-break between two filters of the same app (see `DeliveryKey`):
+    /// increasing with every install, never reused.
+    public let sequence: UInt32
     let filterGuard: FilterGuard
     /// First of the filter's path records, chained through `PathRecord.nextOfFilter`.
     var firstPath: Int32 = -1
@@ -78,13 +83,14 @@ public final class DecisionTrie {
         var next: Int32
     }
 
+    /// A filter's delivery key without specificity (`DeliveryKey.rank`), or nil for a tap.
     struct Rank {
-        var priority: Int
-        var sequence: UInt64
-        var isTap: Bool
+        var id: FilterID
+        var key: UInt64?
     }
 
     struct PathRecord {
+        /// The filter's slot in `filters`.
         var filter: Int32
         var specificity: Int32
         /// The node where the path ends.
@@ -105,13 +111,16 @@ public final class DecisionTrie {
     var keyReferences: [Int32] = []
     var keyIDs: [TestKey: Int32] = [:]
     var freeKeys: [Int32] = []
+    /// Installed filters by slot; a removed filter's slot is reused, its id is not.
     var filters: [InstalledFilter?] = []
     /// What the walker needs of each filter, indexed like `filters`: kept apart so a packet's walk
     /// reads a few plain words instead of copying filter records (names, trees) per accept.
     var ranks: [Rank] = []
     var freeFilters: [Int32] = []
     var filterIDs: [String: FilterID] = [:]
-    var nextSequence: UInt64 = 0
+    var slots: [FilterID: Int32] = [:]
+    /// The next filter's id and install sequence (one counter: ids are handed out in install order).
+    var nextSequence: UInt32 = 0
     var secrets = GuardSecrets()
 
     static let root: Int32 = 0
@@ -120,18 +129,13 @@ public final class DecisionTrie {
 
     public var filterCount: Int { filterIDs.count }
 
-    public func filter(_ id: FilterID) -> InstalledFilter? {
-        id.rawValue >= 0 && Int(id.rawValue) < filters.count ? filters[Int(id.rawValue)] : nil
-    }
+    public func filter(_ id: FilterID) -> InstalledFilter? { slots[id].flatMap { filters[Int($0)] } }
 
     public func id(named name: String) -> FilterID? { filterIDs[name] }
 
     /// Every installed filter, in install order.
     public var installed: [(id: FilterID, filter: InstalledFilter)] {
-        filters.enumerated().compactMap { index, filter in
-            filter.map { (FilterID(rawValue: Int32(index)), $0) }
-        }
-        .sorted { $0.filter.sequence < $1.filter.sequence }
+        filters.compactMap { $0.map { ($0.id, $0) } }.sorted { $0.filter.sequence < $1.filter.sequence }
     }
 
     // MARK: Storage

@@ -23,6 +23,7 @@ public enum TrieBuilder {
         for (app, filter) in set.allFilters {
             do throws(TrieError) {
                 let (tree, paths) = try trie.admit(name: filter.name, tree: filter.tree)
+                try trie.checkRank(name: filter.name, priority: app.priority, paths: paths)
                 if !app.isTap {
                     for collision in trie.collisions(app: app.name, priority: app.priority, paths: paths) {
                         let other = trie.filter(collision.other)!

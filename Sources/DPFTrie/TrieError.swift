@@ -12,6 +12,8 @@ public struct TrieError: Error, Sendable, Equatable, CustomStringConvertible {
         case wouldSteal
         /// The delivery rule could not choose between the two filters on some packet.
         case tie
+        /// The trie has handed out every filter id (`DeliveryKey.maximumOrder + 1` installs).
+        case exhausted
     }
 
     public let kind: Kind

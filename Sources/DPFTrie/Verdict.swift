@@ -15,26 +15,6 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "owner \(owner.map(String.init(describing:)) ?? "none"), taps \(taps)" }
 }
 
-/// The delivery rule (DESIGN.md): the exclusive owner is the matching non-tap filter with the
-/// highest priority, then the most specific matching path, then (within one app, since ties between
-/// apps are refused at insert) the earliest installed.
-enum DeliveryRank {
-    struct Candidate {
-        var filter: Int32
-        var priority: Int
-        var specificity: Int32
-        var sequence: UInt64
-    }
-
-    /// True if `a` beats `b`.
-    @inline(__always)
-    static func beats(_ a: Candidate, _ b: Candidate) -> Bool {
-        if a.priority != b.priority { return a.priority > b.priority }
-        if a.specificity != b.specificity { return a.specificity > b.specificity }
-        return a.sequence < b.sequence
-    }
-}
-
 extension DecisionTrie {
     /// The verdicts the delivery rule gives when every installed filter's paths are evaluated one
     /// by one with the reference evaluator (each filter's paths expanded once for all the packets):
@@ -54,13 +34,19 @@ public struct ReferenceDelivery {
         filters = trie.installed.map { ($0.id, $0.filter, $0.filter.paths) }
     }
 
-    public func verdict(for packet: Packet) -> Verdict {
-        var best: DeliveryRank.Candidate?
+    public func verdict(for packet: Packet) -> Verdict { verdict(bytes: packet.bytes) }
+
+    /// The verdict for borrowed packet bytes (a batch's), without copying them.
+    public func verdict(_ packet: UnsafeRawBufferPointer) -> Verdict { verdict(bytes: packet) }
+
+    private func verdict<Bytes: PacketBytes>(bytes: Bytes) -> Verdict {
+        var best = DeliveryKey.none
+        var owner: FilterID?
         var taps: [FilterID] = []
         for (id, filter, paths) in filters {
             let matching = paths.filter { path in
                 path.literals.allSatisfy {
-                    ReferenceEvaluator.holds($0.atom, bytes: packet.bytes) != $0.isNegated
+                    ReferenceEvaluator.holds($0.atom, bytes: bytes) != $0.isNegated
                 }
             }
             guard let specificity = matching.map(\.specificity).max() else { continue }
@@ -68,11 +54,14 @@ public struct ReferenceDelivery {
                 taps.append(id)
                 continue
             }
-            let candidate = DeliveryRank.Candidate(
-                filter: id.rawValue, priority: filter.priority, specificity: Int32(specificity),
-                sequence: filter.sequence)
-            if best.map({ DeliveryRank.beats(candidate, $0) }) ?? true { best = candidate }
+            // The trie admits only priorities and specificities the key can hold.
+            let key = DeliveryKey(
+                priority: UInt16(filter.priority), specificity: UInt16(specificity), order: filter.sequence)
+            if key > best {
+                best = key
+                owner = id
+            }
         }
-        return Verdict(owner: best.map { FilterID(rawValue: $0.filter) }, taps: taps.sorted())
+        return Verdict(owner: owner, taps: taps.sorted())
     }
 }

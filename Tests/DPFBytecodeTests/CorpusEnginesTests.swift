@@ -26,7 +26,7 @@ import Testing
             }
         }
         let interpreter = Interpreter(try Verifier.verify(try Lowering.lower(trie)))
-        let verdicts = ProgramVerdicts(interpreter, of: trie)
+        let verdicts = ProgramVerdicts(interpreter)
         let reference = ReferenceDelivery(trie)
         var packets = 0
         var owners = Set<FilterID>()

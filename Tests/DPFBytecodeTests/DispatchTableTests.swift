@@ -27,7 +27,7 @@ import Testing
                 Instruction(.halt),
             ],
             tables: [terminal],
-            filters: entries.indices.map { ProgramFilter(name: "f\($0)", app: "a") })
+            filters: entries.indices.map { ProgramFilter(id: UInt32($0), name: "f\($0)", app: "a") })
         guard let verified = try? Verifier.verify(program) else {
             Issue.record("the verifier refused a built \(table.layout) table")
             return

@@ -203,7 +203,7 @@ import Testing
             }
             return
         }
-        let program = ProgramVerdicts(Interpreter(verified), of: trie)
+        let program = ProgramVerdicts(Interpreter(verified))
         for (packet, verdict) in zip(packets, expected) {
             #expect(program.verdict(packet.bytes) == verdict)
         }

@@ -1,5 +1,6 @@
 import DPFBytecode
 import DPFCompiler
+import DPFEngine
 import DPFFilter
 import DPFTestSupport
 import DPFTrie
@@ -29,7 +30,7 @@ import Testing
     func interpreterAgreesWithTheTrieWalker(seed: UInt64, count: Int) throws {
         let trie = LoweringDifferentialTests.trie(try RandomFilterSets.make(seed: seed, count: count))
         let interpreter = Interpreter(try Verifier.verify(try Lowering.lower(trie)))
-        let verdicts = ProgramVerdicts(interpreter, of: trie)
+        let verdicts = ProgramVerdicts(interpreter)
         var packets = RandomPackets(seed: seed &+ 7)
         var owned = 0
         for packet in packets.batch(1500) {
@@ -72,7 +73,7 @@ import Testing
         #expect(wide.map(\.mask) == [0x1FFF_00FF])
         #expect(!program.instructions.contains { $0.width == 2 && $0.offset == 20 })
         let interpreter = Interpreter(try Verifier.verify(program))
-        let verdicts = ProgramVerdicts(interpreter, of: trie)
+        let verdicts = ProgramVerdicts(interpreter)
         let ip = PacketBuilder.ethernet().ipv4(src: IPv4Address(10, 0, 0, 1), dst: IPv4Address(10, 0, 0, 2))
         for packet in [
             ip.tcp(sourcePort: 1, destinationPort: 80).bytes,
@@ -98,7 +99,7 @@ import Testing
         }
         let program = try Lowering.lower(trie)
         let interpreter = Interpreter(try Verifier.verify(program))
-        let verdicts = ProgramVerdicts(interpreter, of: trie)
+        let verdicts = ProgramVerdicts(interpreter)
         let portTables = program.tables.filter { $0.entries.count == 500 }
         #expect(portTables.count == 1)
         #expect(portTables.first?.isHashed == true)

@@ -84,7 +84,7 @@ import Testing
         }
         // Compiled code the verifier refuses is a compiler bug, not a user error.
         let interpreter = Interpreter(try Verifier.verify(program))
-        let verdicts = ProgramVerdicts(interpreter, of: trie)
+        let verdicts = ProgramVerdicts(interpreter)
         for packet in packets {
             let walked = trie.verdict(for: packet)
             let ran = verdicts.verdict(packet.bytes)

@@ -71,7 +71,7 @@ import Testing
         }
         #expect(
             late.message
-                == "the file ends in filter \(filters), at byte \(bytes.count) of at least \(bytes.count + 2)"
+                == "the file ends in filter \(filters), at byte \(bytes.count) of at least \(bytes.count + 4)"
         )
     }
 

@@ -151,6 +151,7 @@ import Testing
             tables: (0..<Int.random(in: 0...3, using: &generator)).map { _ in arbitraryTable(&generator) },
             filters: (0..<Int.random(in: 0...3, using: &generator)).map {
                 ProgramFilter(
+                    id: generator.chance(0.9) ? UInt32($0) : .random(in: 0...3, using: &generator),
                     name: generator.pick(["f\($0)", "", "two\nlines", "q\"uote\\"]), app: "a",
                     priority: .random(in: 0...UInt16.max, using: &generator), isTap: generator.chance(0.3))
             },

@@ -10,7 +10,7 @@ import Testing
             Instruction(.test, width: 2, offset: 12, mask: 0xFFFF, value: 0x0800, target: 2),
             Instruction(.accept, value: 0, specificity: 16),
             Instruction(.halt),
-        ], filters: [ProgramFilter(name: "ip4", app: "ip4")])
+        ], filters: [ProgramFilter(id: 0, name: "ip4", app: "ip4")])
 
     static func mutated(_ change: (inout Program) -> Void) -> Program {
         var program = valid

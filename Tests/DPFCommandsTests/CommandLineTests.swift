@@ -148,7 +148,7 @@ import Testing
         let run = dpf("compile", example("dns.dpf"), "--emit", "bytecode")
         #expect(run.status == 0)
         #expect(run.out.hasPrefix("program registers 2 link 1\n"))
-        #expect(run.out.contains("filter 0 \"dns.1\" app \"dns\" priority 0\n"))
+        #expect(run.out.contains("filter 0 id 0 \"dns.1\" app \"dns\" priority 0\n"))
         #expect(run.out.contains("accept   specificity 53 #0  // dns.1"))
         #expect(run.out.contains("halt"))
     }

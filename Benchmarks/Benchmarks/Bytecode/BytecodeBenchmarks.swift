@@ -1,6 +1,7 @@
 import Benchmark
 import DPFBytecode
 import DPFCompiler
+import DPFEngine
 import DPFTrie
 import DPFWorkloads
 
@@ -22,16 +23,16 @@ let benchmarks: @Sendable () -> Void = {
     for count in [1, 1_000, 10_000] {
         let workload = try! PortsWorkload(filters: count, packets: 1_000)
         let compiled = try! Lowering.lower(try! workload.trie())
-        let interpreter = Interpreter(try! Verifier.verify(compiled))
+        let engine = BytecodeEngine(Interpreter(try! Verifier.verify(compiled)))
         print(
             "\(count) port filters: \(compiled.byteCount) program bytes, \((Double(compiled.byteCount) / Double(count) * 10).rounded() / 10) per filter"
         )
-        // Result buffers are allocated once; the batch entry point writes into them.
+        // Verdict buffers are allocated once; the engine's batch entry point writes into them.
         let batch = PacketBatch(workload.packets)
-        let results = BatchResults(packets: batch.count, filters: compiled.filters.count)
+        let verdicts = engine.makeVerdicts(packets: batch.count)
         Benchmark("Interpreter, 1,000 packets, \(count) port filters") { benchmark in
             for _ in benchmark.scaledIterations {
-                blackHole(results.sumOfOwners(interpreter, batch))
+                blackHole(engine.sumOfOwners(batch, using: verdicts))
             }
         }
     }
@@ -43,11 +44,11 @@ let benchmarks: @Sendable () -> Void = {
         ("halt", "0000  halt"), ("shift, halt", "0000  shift    r1 = r0 + 4*(u8[14] & 0xf)\n0001  halt"),
     ] {
         let program = try! Assembler.assemble("program registers 2 link 1\n" + code)
-        let interpreter = Interpreter(try! Verifier.verify(program))
-        let results = BatchResults(packets: shell.count, filters: 0)
+        let engine = BytecodeEngine(Interpreter(try! Verifier.verify(program)))
+        let verdicts = engine.makeVerdicts(packets: shell.count)
         Benchmark("Interpreter, 1,000 packets, program: \(name)") { benchmark in
             for _ in benchmark.scaledIterations {
-                blackHole(results.sumOfOwners(interpreter, shell))
+                blackHole(engine.sumOfOwners(shell, using: verdicts))
             }
         }
     }
