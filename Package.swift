@@ -46,9 +46,7 @@ let package = Package(
         // Benchmark workloads shared by `dpf bench` and Benchmarks/.
         .target(
             name: "DPFWorkloads",
-            dependencies: [
-                "DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie", "DPFBytecode", "DPFEngine",
-            ]),
+            dependencies: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie"]),
         // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
         .target(name: "DPFCapture", dependencies: ["DPFWire", "CPcap"]),
         // The command line, one struct per subcommand.
