@@ -82,7 +82,7 @@ public final class BytecodeEngine: DemuxEngine {
 public final class TrieEngine: DemuxEngine {
     public let trie: DecisionTrie
     public let filters: FilterTable
-    private let numbers: [FilterID: Int32]
+    private let numbers: [Int32]
     public var kind: EngineKind { .trie }
 
     /// The trie must not change while the engine is in use.
@@ -104,7 +104,7 @@ public final class TrieEngine: DemuxEngine {
 public final class ReferenceEngine: DemuxEngine {
     private let delivery: ReferenceDelivery
     public let filters: FilterTable
-    private let numbers: [FilterID: Int32]
+    private let numbers: [Int32]
     public var kind: EngineKind { .reference }
 
     public init(_ trie: DecisionTrie) {
@@ -121,9 +121,12 @@ public final class ReferenceEngine: DemuxEngine {
 }
 
 extension FilterTable {
-    /// Each filter's number, by stable id.
-    var numbersByID: [FilterID: Int32] {
-        Dictionary(uniqueKeysWithValues: filters.enumerated().map { ($1.id, Int32($0)) })
+    /// Each filter's number, indexed by stable id (-1 for ids not in the table): ids are handed
+    /// out densely in install order, so an array beats hashing on the per-packet path.
+    var numbersByID: [Int32] {
+        var numbers = [Int32](repeating: -1, count: Int(filters.map(\.id.rawValue).max().map { $0 + 1 } ?? 0))
+        for (number, filter) in filters.enumerated() { numbers[Int(filter.id.rawValue)] = Int32(number) }
+        return numbers
     }
 }
 
@@ -131,7 +134,7 @@ extension VerdictBatch {
     /// Writes the verdicts `verdict` gives, as filter numbers, under the tap-room rule of
     /// `DemuxEngine.run`.
     func record(
-        _ packets: UnsafeBufferPointer<UnsafeRawBufferPointer>, numbers: [FilterID: Int32], filterCount: Int,
+        _ packets: UnsafeBufferPointer<UnsafeRawBufferPointer>, numbers: [Int32], filterCount: Int,
         _ verdict: (UnsafeRawBufferPointer) -> Verdict
     ) -> Int {
         let lastStart = taps.count - filterCount
@@ -139,9 +142,9 @@ extension VerdictBatch {
         var index = 0
         while index < min(packets.count, capacity), written <= lastStart {
             let found = verdict(packets[index])
-            owners[index] = found.owner.map { numbers[$0]! } ?? -1
+            owners[index] = found.owner.map { numbers[Int($0.rawValue)] } ?? -1
             for tap in found.taps {
-                taps[written] = numbers[tap]!
+                taps[written] = numbers[Int(tap.rawValue)]
                 written += 1
             }
             tapEnds[index] = Int32(written)
