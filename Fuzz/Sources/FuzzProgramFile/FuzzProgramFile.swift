@@ -79,7 +79,8 @@ struct ProgramGenerator {
         if tape.chance(90) { instructions.append(Instruction(.halt)) }
         let tables = (0..<tape.below(4)).map { _ in table(instructions: instructions.count) }
         let filters = (0..<tape.below(4)).map {
-            ProgramFilter(name: "f\($0)", app: "a", priority: UInt16(tape.byte()), isTap: tape.chance(30))
+            ProgramFilter(
+                id: UInt32($0), name: "f\($0)", app: "a", priority: UInt16(tape.byte()), isTap: tape.chance(30))
         }
         return Program(
             instructions: instructions, tables: tables, filters: filters, registerCount: registerCount,

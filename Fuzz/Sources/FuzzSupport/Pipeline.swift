@@ -50,7 +50,7 @@ public enum Pipeline {
         let interpreter = Interpreter(verified)
         return Compiled(
             trie: trie, program: program, interpreter: interpreter,
-            verdicts: ProgramVerdicts(interpreter, of: trie))
+            verdicts: ProgramVerdicts(interpreter))
     }
 
     /// The reference evaluator's delivery (`dpf replay --engine reference`), the trie walker and
