@@ -142,7 +142,7 @@ extension DecodedStep {
     /// How a load finds its bytes: through its base register or at its offset alone (register 0,
     /// the packet start, is always 0), and checked against the packet length or proven inside it
     /// by an earlier `check` (the verifier proves the claim on every path).
-    public enum LoadMode: UInt8, Sendable, CaseIterable {
+    public enum LoadMode: Sendable, CaseIterable {
         case checked, proven, absolute, absoluteProven
 
         public init(isAbsolute: Bool, isBoundsProven: Bool) {
@@ -158,7 +158,7 @@ extension DecodedStep {
     }
 
     /// What a step does, before specialisation.
-    public enum Operation: UInt8, Sendable, CaseIterable {
+    public enum Operation: Sendable, CaseIterable {
         /// `R[dst] = R[base] + ((load & mask) << scale)`, or unreadable when the load is.
         case shift
         /// Continue when the relation holds; otherwise jump (also when unreadable).
@@ -182,7 +182,7 @@ extension DecodedStep {
     }
 
     /// The operations specialised by both width and load mode.
-    public enum Load: UInt8, Sendable, CaseIterable {
+    public enum Load: Sendable, CaseIterable {
         case test, testNot, exact, direct, pair
 
         public var operation: Operation {
