@@ -6,15 +6,15 @@ import DPFWire
 ///
 /// - `steps`: one `DecodedStep` per instruction, in order; a step's `target` is the byte offset
 ///   of the step it jumps to (`index * DecodedStep.size`).
-/// - `hashedSlots`: the slots of every collision-free and probing table (of more than two
-///   entries), back to back; a dispatch step's `operand` is its table's first slot here.
-/// - `directTargets`: the targets of every direct table, back to back, likewise.
+/// - `hashedSlots`: the slots of every collision-free and probing table, in table order, back to
+///   back; a dispatch step's `operand` is its table's first slot here.
+/// - `directTargets`: the targets of every direct table, likewise.
 /// - `ranks`: per filter number, its `DeliveryRank` (0 for a tap).
 ///
 /// A table target is a step's byte offset, `DispatchTable.empty`, or a terminal entry
 /// (`DispatchTable.terminalBit | filter`: accept the filter with the dispatch's specificity, then
-/// continue at the dispatch's `target`), as in `DispatchTable`. Tables of one or two entries live
-/// in their `pair` step. The memory is owned by this object and immutable, so threads may share
+/// continue at the dispatch's `target`), as in `DispatchTable`. A table of one or two entries is
+/// compared in its `pair` step, which does not read the buffers. The memory is owned by this object and immutable, so threads may share
 /// it; the buffers stay valid while it lives.
 public final class DecodedProgram: @unchecked Sendable {
     public let verified: VerifiedProgram
@@ -32,7 +32,8 @@ public final class DecodedProgram: @unchecked Sendable {
     private let directCount: Int
 
     public init(_ verified: VerifiedProgram) {
-        precondition(DecodedStep.size == MemoryLayout<DecodedStep>.stride, "steps are \(DecodedStep.size) bytes")
+        precondition(
+            DecodedStep.size == MemoryLayout<DecodedStep>.stride, "steps are \(DecodedStep.size) bytes")
         self.verified = verified
         // Decoding reads values the program supplies; the verifier bounds every one this arithmetic
         // uses, for every instruction and every table (also tables no dispatch reads), so none of
@@ -59,7 +60,8 @@ public final class DecodedProgram: @unchecked Sendable {
             program.instructions.map { DecodedStep($0, tables: tables, tableStarts: tableStarts) })
         hashedStart = DecodedProgram.copy(hashed)
         directStart = DecodedProgram.copy(direct)
-        rankStart = DecodedProgram.copy(program.filters.enumerated().map { DeliveryRank.rank(filter: $0, $1) })
+        rankStart = DecodedProgram.copy(
+            program.filters.enumerated().map { DeliveryRank.rank(filter: $0, $1) })
         hashedCount = hashed.count
         directCount = direct.count
         registerCount = program.registerCount
@@ -88,7 +90,9 @@ public final class DecodedProgram: @unchecked Sendable {
     public var directTargets: UnsafeBufferPointer<UInt32> {
         UnsafeBufferPointer(start: directStart, count: directCount)
     }
-    public var ranks: UnsafeBufferPointer<UInt64> { UnsafeBufferPointer(start: rankStart, count: filterCount) }
+    public var ranks: UnsafeBufferPointer<UInt64> {
+        UnsafeBufferPointer(start: rankStart, count: filterCount)
+    }
 
     /// The step at byte offset `target` (a step's `target`, or a table's code target).
     public func step(at target: UInt32) -> DecodedStep { stepStart[Int(target) / DecodedStep.size] }

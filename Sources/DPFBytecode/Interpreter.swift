@@ -375,7 +375,9 @@ fileprivate extension UnsafePointer where Pointee == DecodedStep {
     var parameter: UInt64 { @inline(__always) get { pointee.parameter } }
 
     @inline(__always)
-    func holds(_ value: UInt32) -> Bool { DecodedStep.holds(value, low: operand, span: span, outside: outside) }
+    func holds(_ value: UInt32) -> Bool {
+        DecodedStep.holds(value, low: operand, span: span, outside: outside)
+    }
 
     /// Continue when the loaded value satisfies the relation; jump when not or unreadable.
     @inline(__always)

@@ -82,7 +82,9 @@ import Testing
             case .none:
                 return [Row(name: family.operation, family: family, width: nil, mode: nil)]
             case .width:
-                return widths.map { Row(name: "\(family.operation)\($0.bytes)", family: family, width: $0, mode: nil) }
+                return widths.map {
+                    Row(name: "\(family.operation)\($0.bytes)", family: family, width: $0, mode: nil)
+                }
             case .widthAndMode:
                 return modes.flatMap { mode in
                     widths.map { width in
@@ -111,11 +113,13 @@ import Testing
         let shapeLines = ["switch self {"] + rows.map { "case .\($0.name): \($0.shape)" } + ["}"]
         let dispatch = rows.flatMap { row in
             let arm = row.arm
-            return arm.count == 1 ? ["case .\(row.name): \(arm[0])"] : ["case .\(row.name):"] + arm.map { "    " + $0 }
+            return arm.count == 1
+                ? ["case .\(row.name): \(arm[0])"] : ["case .\(row.name):"] + arm.map { "    " + $0 }
         }
         let decodedStep = "Sources/DPFBytecode/DecodedStep.swift"
         return [
-            (decodedStep, "kinds", kinds), (decodedStep, "init", initLines), (decodedStep, "shape", shapeLines),
+            (decodedStep, "kinds", kinds), (decodedStep, "init", initLines),
+            (decodedStep, "shape", shapeLines),
             ("Sources/DPFBytecode/Interpreter.swift", "dispatch", dispatch),
         ]
     }
@@ -129,7 +133,9 @@ import Testing
     enum RegionError: Error { case missingMarkers(file: String, name: String) }
 
     /// `text` with region `name` replaced by `lines`, indented like its BEGIN line.
-    static func replacing(region name: String, in text: String, file: String, with lines: [String]) throws -> String {
+    static func replacing(region name: String, in text: String, file: String, with lines: [String]) throws
+        -> String
+    {
         var all = text.components(separatedBy: "\n")
         let trimmed = all.map { $0.trimmingCharacters(in: .whitespaces) }
         guard let begin = trimmed.firstIndex(of: "// BEGIN GENERATED \(name)"),
@@ -155,10 +161,20 @@ import Testing
                     try generated.write(toFile: path, atomically: true, encoding: .utf8)
                     Issue.record("rewrote \(file); review the diff and run again without DPF_UPDATE_GOLDEN")
                 }
-            } else {
-                #expect(
-                    generated == text,
-                    "\(file): generated regions differ from the table; rerun with DPF_UPDATE_GOLDEN=1")
+            } else if generated != text {
+                // Name the first line that differs rather than print both files.
+                let (have, want) = (
+                    text.components(separatedBy: "\n"), generated.components(separatedBy: "\n")
+                )
+                let common = min(have.count, want.count)
+                let line = (0..<common).first { have[$0] != want[$0] } ?? common
+                Issue.record(
+                    """
+                    \(file):\(line + 1): generated regions differ from the table; rerun with \
+                    DPF_UPDATE_GOLDEN=1 and review the diff
+                      found:    \(line < have.count ? have[line] : "(end of file)")
+                      expected: \(line < want.count ? want[line] : "(end of file)")
+                    """)
             }
         }
     }
