@@ -1,21 +1,27 @@
-import DPFWire
-
-/// Runs verified programs. At creation it decodes the program once into 32-byte steps specialised
-/// by load width, load mode (base register or fixed offset, checked or proven) and table layout,
-/// with every relation turned into one unsigned range compare and every jump target turned into the
-/// byte offset of its step. Per packet it keeps its state in locals, allocates nothing and takes no
-/// references (everything lives in memory the interpreter owns). Immutable, so threads may share it.
+/// Runs verified programs from their `DecodedProgram`: 32-byte steps specialised by load width,
+/// load mode (base register or fixed offset, checked or proven) and table layout, with every
+/// relation turned into one unsigned range compare and every jump target turned into the byte
+/// offset of its step. Per packet it keeps its state in locals, allocates nothing and takes no
+/// references (everything lives in memory the decoded program owns, which the interpreter keeps
+/// alive). Immutable, so threads may share it.
 public final class Interpreter: @unchecked Sendable {
+    public let decoded: DecodedProgram
     public let verified: VerifiedProgram
     private let code: Code
     private let registerCount: Int
 
     public var filterCount: Int { code.filterCount }
 
-    public init(_ verified: VerifiedProgram) {
-        self.verified = verified
-        code = Code(verified.program)
-        registerCount = verified.program.registerCount
+    public init(_ decoded: DecodedProgram) {
+        self.decoded = decoded
+        verified = decoded.verified
+        code = Code(decoded)
+        registerCount = decoded.registerCount
+    }
+
+    /// Decodes `verified` and runs it.
+    public convenience init(_ verified: VerifiedProgram) {
+        self.init(DecodedProgram(verified))
     }
 
     deinit { code.deallocate() }
@@ -86,13 +92,16 @@ public final class Interpreter: @unchecked Sendable {
         var delivery = Delivery(ranks: code.ranks, taps: taps)
         steps: while true {
             // Fields are read through the pointer, where they are needed, rather than copied.
-            let step = (steps + pc).assumingMemoryBound(to: Step.self)
+            let step = (steps + pc).assumingMemoryBound(to: DecodedStep.self)
             // The arms below read the step's key with these; inlined, they add no calls.
             @inline(__always) func key(_ width: Int, _ mode: LoadMode) -> UInt32? {
                 load(width, mode, step, bytes, length, registers)
             }
             @inline(__always) func dispatched(_ found: UInt32) -> Int { follow(found, step, &delivery) }
+            // One arm per kind, generated with the kinds from the table in
+            // Tests/DPFBytecodeTests/StepKindTable.swift.
             switch step.kind {
+            // BEGIN GENERATED dispatch
             case .shift1: pc = shift(1, step, bytes, length, registers, pc)
             case .shift2: pc = shift(2, step, bytes, length, registers, pc)
             case .shift4: pc = shift(4, step, bytes, length, registers, pc)
@@ -159,25 +168,18 @@ public final class Interpreter: @unchecked Sendable {
             case .probing: pc = dispatched(code.probing(step, key(Int(step.width), .checked)))
             case .accept:
                 delivery.offer(step.operand, specificity: step.specificity)
-                pc &+= Step.size
-            case .jump:
-                pc = Int(step.target)
-            case .check:
-                let base = registers[Int(step.base)]
-                pc = base >= 0 && base + Int(step.operand) <= length ? pc &+ Step.size : Int(step.target)
-            case .halt:
-                break steps
+                pc &+= DecodedStep.size
+            case .jump: pc = Int(step.target)
+            case .check: pc = check(step, registers, length, pc)
+            case .halt: break steps
+            // END GENERATED dispatch
             }
         }
         return Outcome(owner: delivery.owner, tapCount: delivery.tapCount)
     }
 
-    /// How a load finds its bytes: through its base register or at its offset alone (register 0,
-    /// the packet start, is always 0), and checked against the packet length or proven inside it
-    /// by an earlier `check`.
-    private enum LoadMode {
-        case checked, proven, absolute, absoluteProven
-    }
+    /// How a load finds its bytes (see `DecodedStep.LoadMode`).
+    private typealias LoadMode = DecodedStep.LoadMode
 
     /// The masked big-endian load of `width` bytes at `R[base] + offset`, or nil when unreadable.
     @inline(__always)
@@ -203,6 +205,16 @@ public final class Interpreter: @unchecked Sendable {
         }
     }
 
+    /// Continue when `R[base] + operand` bytes were captured (and `R[base]` is readable);
+    /// otherwise jump.
+    @inline(__always)
+    private static func check(
+        _ step: StepPointer, _ registers: UnsafeMutablePointer<Int>, _ length: Int, _ pc: Int
+    ) -> Int {
+        let base = registers[Int(step.base)]
+        return base >= 0 && base + Int(step.operand) <= length ? pc &+ DecodedStep.size : Int(step.target)
+    }
+
     /// Marks a base register whose load ran off the packet: every load from it is unreadable.
     static let unreadableBase = Int.min / 2
 
@@ -219,7 +231,7 @@ public final class Interpreter: @unchecked Sendable {
             value = base &+ Int((fetch(width, packet, start) & step.mask) &<< step.span)
         }
         registers[Int(step.operand)] = value
-        return pc &+ Step.size
+        return pc &+ DecodedStep.size
     }
 
     /// A table of one or two entries, compared in place: the branch predictor then sees the
@@ -255,66 +267,32 @@ public final class Interpreter: @unchecked Sendable {
     }
 }
 
-/// The decoded program: steps, table slots and filter ranks in memory the interpreter owns, as
-/// plain pointers, so a run copies it into locals once and the packet loop reloads nothing.
+/// The decoded program's buffers as plain pointers, so a run copies them into locals once and the
+/// packet loop reloads nothing. The `DecodedProgram` owns them; the interpreter keeps it alive.
 private struct Code {
-    /// Step `i` starts at byte `i * Step.size`; decoded jump targets are such byte offsets.
+    /// Step `i` starts at byte `i * DecodedStep.size`; decoded jump targets are such byte offsets.
     let steps: UnsafeRawPointer
     /// Every hashed table's slots, keys next to targets, in one buffer.
-    let hashedSlots: UnsafeMutablePointer<HashedSlot>
+    let hashedSlots: UnsafeMutablePointer<DecodedProgram.HashedSlot>
     /// Every direct table's targets in one buffer.
     let directTargets: UnsafeMutablePointer<UInt32>
-    /// Per filter, its delivery key without specificity (see `Delivery`); 0 for taps.
+    /// Per filter, its `DeliveryRank`; 0 for taps.
     let ranks: UnsafeMutablePointer<UInt64>
     let filterCount: Int
     /// Stands in for a tap buffer of no entries (a program without filters writes no taps).
     let noTaps: UnsafeMutablePointer<Int32>
 
-    init(_ program: Program) {
-        precondition(Step.size == MemoryLayout<Step>.stride, "steps are \(Step.size) bytes")
-        // Decoding reads values the program supplies; the verifier bounds every one this arithmetic
-        // uses, for every instruction and every table (also tables no dispatch reads), so none of
-        // it can overflow: targets stay below `maximumInstructions` (2^20, so byte offsets below
-        // 2^25), slots of all tables together below `maximumTableSlots` (2^24), filter numbers
-        // below `maximumFilters` (2^24), widths in 1, 2 and 4, table numbers in range.
-        // Jump targets become byte offsets of steps.
-        var program = program
-        program.retarget { $0 * UInt32(Step.size) }
-        let tables = program.tables
-        var hashed: [HashedSlot] = []
-        var direct: [UInt32] = []
-        var tableStarts: [Int] = []
-        for table in tables {
-            if table.isHashed {
-                tableStarts.append(hashed.count)
-                hashed += zip(table.keys, table.targets).map { HashedSlot(key: $0, target: $1) }
-            } else {
-                tableStarts.append(direct.count)
-                direct += table.targets
-            }
-        }
-        let steps = Code.copy(
-            program.instructions.map { Step($0, tables: tables, tableStarts: tableStarts) })
-        self.steps = UnsafeRawPointer(steps)
-        hashedSlots = Code.copy(hashed)
-        directTargets = Code.copy(direct)
-        ranks = Code.copy(program.filters.enumerated().map { Delivery.rank(filter: $0, $1) })
-        filterCount = program.filters.count
+    init(_ decoded: DecodedProgram) {
+        steps = UnsafeRawPointer(decoded.stepStart)
+        hashedSlots = decoded.hashedStart
+        directTargets = decoded.directStart
+        ranks = decoded.rankStart
+        filterCount = decoded.filterCount
         noTaps = .allocate(capacity: 1)
     }
 
     func deallocate() {
-        UnsafeMutableRawPointer(mutating: steps).deallocate()
-        hashedSlots.deallocate()
-        directTargets.deallocate()
-        ranks.deallocate()
         noTaps.deallocate()
-    }
-
-    private static func copy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
-        let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(1, array.count))
-        _ = UnsafeMutableBufferPointer(start: buffer, count: array.count).initialize(from: array)
-        return buffer
     }
 
     /// The target a collision-free table holds for `key`, or `empty` (also when unreadable).
@@ -347,14 +325,12 @@ private struct Code {
     }
 }
 
-/// The delivery rule while a packet runs: the best exclusive candidate so far and the taps hit.
-/// A candidate's key is its `DeliveryKey` with the filter number as the install order (numbers
-/// follow install order), so keeping the best is one `max` and the winner's number is the key's
-/// order. 0 means no candidate; no filter's key is 0, since numbers stay below `maximumFilters`.
+/// The delivery rule while a packet runs (see `DeliveryRank`): the best exclusive candidate so far
+/// and the taps hit.
 private struct Delivery {
     let ranks: UnsafeMutablePointer<UInt64>
     let taps: UnsafeMutablePointer<Int32>
-    var best: UInt64 = 0
+    var best = DeliveryRank.none
     var tapCount = 0
 
     init(ranks: UnsafeMutablePointer<UInt64>, taps: UnsafeMutablePointer<Int32>) {
@@ -362,12 +338,7 @@ private struct Delivery {
         self.taps = taps
     }
 
-    /// A filter's key without its specificity, or 0 for a tap.
-    static func rank(filter number: Int, _ filter: ProgramFilter) -> UInt64 {
-        filter.isTap ? 0 : DeliveryKey.rank(priority: filter.priority, order: UInt32(number))
-    }
-
-    var owner: Int32 { best == 0 ? -1 : Int32(bitPattern: DeliveryKey(rawValue: best).order) }
+    var owner: Int32 { DeliveryRank.owner(best) }
 
     @inline(__always)
     mutating func offer(_ filter: UInt32, specificity: UInt16) {
@@ -376,7 +347,7 @@ private struct Delivery {
             tap(Int32(bitPattern: filter))
             return
         }
-        best = max(best, rank | UInt64(specificity) << DeliveryKey.specificityShift)
+        best = max(best, DeliveryRank.candidate(rank, specificity: specificity))
     }
 
     private mutating func tap(_ filter: Int32) {
@@ -387,147 +358,11 @@ private struct Delivery {
     }
 }
 
-/// One table slot of a hashed layout, key next to target so a lookup touches one cache line.
-private struct HashedSlot {
-    var key: UInt32
-    var target: UInt32
-}
-
-/// An instruction decoded for the interpreter: the opcode specialised by load width, bounds
-/// proof and table layout, relations folded into a range, table parameters inlined, targets as
-/// byte offsets. 32 bytes, so two steps share a cache line.
-private struct Step {
-    static let size = 32
-
-    enum Kind: UInt8 {
-        case shift1, shift2, shift4
-        case test1, test2, test4
-        case test1Proven, test2Proven, test4Proven
-        case test1Absolute, test2Absolute, test4Absolute
-        case test1AbsoluteProven, test2AbsoluteProven, test4AbsoluteProven
-        case testNot1, testNot2, testNot4
-        case testNot1Proven, testNot2Proven, testNot4Proven
-        case testNot1Absolute, testNot2Absolute, testNot4Absolute
-        case testNot1AbsoluteProven, testNot2AbsoluteProven, testNot4AbsoluteProven
-        case exact1, exact2, exact4
-        case exact1Proven, exact2Proven, exact4Proven
-        case exact1Absolute, exact2Absolute, exact4Absolute
-        case exact1AbsoluteProven, exact2AbsoluteProven, exact4AbsoluteProven
-        case direct1, direct2, direct4
-        case direct1Proven, direct2Proven, direct4Proven
-        case direct1Absolute, direct2Absolute, direct4Absolute
-        case direct1AbsoluteProven, direct2AbsoluteProven, direct4AbsoluteProven
-        case pair1, pair2, pair4
-        case pair1Proven, pair2Proven, pair4Proven
-        case pair1Absolute, pair2Absolute, pair4Absolute
-        case pair1AbsoluteProven, pair2AbsoluteProven, pair4AbsoluteProven
-        case probing
-        case accept, jump, check, halt
-    }
-
-    var kind: Kind
-    var base: UInt8
-    var width: UInt8
-    /// Tests: the range holds when the value lies *outside* [low, low + span].
-    var outside: Bool
-    var offset: UInt16
-    /// Accepts and dispatches with terminal entries: the path's specificity (the verifier keeps it
-    /// within 16 bits).
-    var specificity: UInt16
-    var mask: UInt32
-    /// Tests: range start. Dispatch: the table's first slot in its buffer. Pair: the first key.
-    /// Accept: the filter. Check: bytes. Shift: destination register.
-    var operand: UInt32
-    /// Tests: range length minus one. Direct: slot count. Hashed: 64 minus log2 of the slot count.
-    /// Pair: the second key. Shift: scale.
-    var span: UInt32
-    var target: UInt32
-    /// Hashed dispatch: the multiplier. Direct: the first key. Pair: the first key's target in the
-    /// low half, the second's in the high half.
-    var parameter: UInt64
-
-    init(_ instruction: Instruction, tables: [DispatchTable], tableStarts: [Int]) {
-        kind = .halt
-        base = instruction.base
-        width = instruction.width
-        outside = false
-        offset = instruction.offset
-        specificity = UInt16(truncatingIfNeeded: instruction.specificity)
-        mask = instruction.mask
-        operand = 0
-        span = 0
-        target = instruction.target
-        parameter = 0
-        let widthIndex: UInt8 = instruction.width == 1 ? 0 : instruction.width == 2 ? 1 : 2
-        // Width, then the load mode in the order of `LoadMode`.
-        let mode: UInt8 = (instruction.isBoundsProven ? 1 : 0) + (instruction.base == 0 ? 2 : 0)
-        let variant = widthIndex + 3 * mode
-        switch instruction.opcode {
-        case .shift:
-            kind = Kind(rawValue: Kind.shift1.rawValue + widthIndex)!
-            operand = UInt32(instruction.register)
-            span = UInt32(instruction.aux)
-        case .test, .testNot:
-            let first: Kind = instruction.opcode == .test ? .test1 : .testNot1
-            kind = Kind(rawValue: first.rawValue + variant)!
-            (operand, span, outside) = Step.range(instruction.relation, instruction.value)
-        case .dispatch:
-            let table = tables[Int(instruction.value)]
-            operand = UInt32(tableStarts[Int(instruction.value)])
-            parameter = table.parameter
-            let entries = table.entries
-            if entries.count <= 2 {
-                kind = Kind(rawValue: Kind.pair1.rawValue + variant)!
-                // An absent second entry repeats the first.
-                let first = entries.first ?? (0, DispatchTable.empty)
-                let second = entries.count == 2 ? entries[1] : first
-                (operand, span) = (first.key, second.key)
-                parameter = UInt64(second.target) << 32 | UInt64(first.target)
-                return
-            }
-            switch table.layout {
-            case .collisionFree:
-                kind = Kind(rawValue: Kind.exact1.rawValue + variant)!
-                span = UInt32(table.shift)
-            case .direct:
-                kind = Kind(rawValue: Kind.direct1.rawValue + variant)!
-                span = UInt32(table.capacity)
-            case .probing:
-                kind = .probing
-                span = UInt32(table.shift)
-            }
-        case .accept:
-            kind = .accept
-            operand = instruction.value
-        case .jump:
-            kind = .jump
-        case .check:
-            kind = .check
-            operand = instruction.value
-        case .halt:
-            kind = .halt
-        }
-    }
-
-    /// A relation against `value` as the unsigned range [low, low + span], or its complement.
-    static func range(_ relation: Instruction.Relation, _ value: UInt32) -> (UInt32, UInt32, Bool) {
-        let never: (UInt32, UInt32, Bool) = (0, .max, true)
-        switch relation {
-        case .equal: return (value, 0, false)
-        case .notEqual: return (value, 0, true)
-        case .less: return value == 0 ? never : (0, value - 1, false)
-        case .lessOrEqual: return (0, value, false)
-        case .greater: return value == .max ? never : (value + 1, .max - value - 1, false)
-        case .greaterOrEqual: return (value, .max - value, false)
-        }
-    }
-}
-
-private typealias StepPointer = UnsafePointer<Step>
+private typealias StepPointer = UnsafePointer<DecodedStep>
 
 /// Field access straight from the decoded program, so a step is never copied out whole.
-extension UnsafePointer where Pointee == Step {
-    var kind: Step.Kind { @inline(__always) get { pointee.kind } }
+fileprivate extension UnsafePointer where Pointee == DecodedStep {
+    var kind: DecodedStep.Kind { @inline(__always) get { pointee.kind } }
     var base: UInt8 { @inline(__always) get { pointee.base } }
     var width: UInt8 { @inline(__always) get { pointee.width } }
     var outside: Bool { @inline(__always) get { pointee.outside } }
@@ -540,12 +375,14 @@ extension UnsafePointer where Pointee == Step {
     var parameter: UInt64 { @inline(__always) get { pointee.parameter } }
 
     @inline(__always)
-    func holds(_ value: UInt32) -> Bool { (value &- operand <= span) != outside }
+    func holds(_ value: UInt32) -> Bool {
+        DecodedStep.holds(value, low: operand, span: span, outside: outside)
+    }
 
     /// Continue when the loaded value satisfies the relation; jump when not or unreadable.
     @inline(__always)
     func test(_ value: UInt32?, _ pc: Int) -> Int {
-        if let value, holds(value) { return pc &+ Step.size }
+        if let value, holds(value) { return pc &+ DecodedStep.size }
         return Int(target)
     }
 
@@ -553,6 +390,6 @@ extension UnsafePointer where Pointee == Step {
     @inline(__always)
     func testNot(_ value: UInt32?, _ pc: Int) -> Int {
         if let value, holds(value) { return Int(target) }
-        return pc &+ Step.size
+        return pc &+ DecodedStep.size
     }
 }
