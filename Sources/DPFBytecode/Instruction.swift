@@ -102,12 +102,6 @@ public struct Instruction: Sendable, Hashable {
         self.specificity = specificity
     }
 
-    /// The mask that keeps every byte of a `width`-byte load: all ones from 4 bytes up, none for
-    /// 0. Defined for every width, so tools can print a load the verifier would refuse.
-    public static func fullMask(width: UInt8) -> UInt32 {
-        width >= 4 ? .max : (1 << (8 * UInt32(width))) - 1
-    }
-
     /// Instruction words are 24 bytes in `.dpfc` files.
     public static let encodedSize = 24
 }
