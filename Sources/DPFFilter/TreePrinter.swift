@@ -56,7 +56,8 @@ public enum TreePrinter {
         case .load(let load): unmasked = "u\(8 * load.width)[\(location(load.offset, load.base))]"
         }
         let width = operand.width
-        return mask == PacketLoad.fullMask(width: width) ? unmasked : unmasked + " & " + hex(mask, width: width)
+        return mask == PacketLoad.fullMask(width: width)
+            ? unmasked : unmasked + " & " + hex(mask, width: width)
     }
 
     /// `offset` past `base`, as `16 + 4*(u8[14] & 0x0f)`; nested shifts nest.

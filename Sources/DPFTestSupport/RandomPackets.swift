@@ -152,7 +152,8 @@ extension Packet {
             var header = [UInt8](repeating: 0, count: LinuxCookedLayout.headerLength)
             ByteOrder.storeBigEndian(
                 LinuxCookedLayout.ethernetDeviceType, into: &header, at: LinuxCookedLayout.deviceTypeOffset)
-            ByteOrder.storeBigEndian(UInt16(source.width), into: &header, at: LinuxCookedLayout.addressLengthOffset)
+            ByteOrder.storeBigEndian(
+                UInt16(source.width), into: &header, at: LinuxCookedLayout.addressLengthOffset)
             header.replaceSubrange(
                 LinuxCookedLayout.addressOffset..<(LinuxCookedLayout.addressOffset + source.width),
                 with: source.bytes(from: bytes, headerStart: 0)!)

@@ -64,7 +64,9 @@ public enum ByteOrder {
     /// Overwrites the bytes at `offset` with `value`, most significant first; traps if they do not
     /// fit (a programmer error).
     @inlinable
-    public static func storeBigEndian<T: FixedWidthInteger>(_ value: T, into bytes: inout [UInt8], at offset: Int) {
+    public static func storeBigEndian<T: FixedWidthInteger>(
+        _ value: T, into bytes: inout [UInt8], at offset: Int
+    ) {
         let size = MemoryLayout<T>.size
         for index in 0..<size {
             bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * (size - 1 - index)))

@@ -201,7 +201,8 @@ public struct PacketBuilder: Sendable {
             ByteOrder.storeBigEndian(
                 LinuxCookedLayout.ethernetDeviceType, into: &header, at: LinuxCookedLayout.deviceTypeOffset)
             ByteOrder.storeBigEndian(
-                UInt16(FieldTable.field(.eth, "src").width), into: &header, at: LinuxCookedLayout.addressLengthOffset)
+                UInt16(FieldTable.field(.eth, "src").width), into: &header,
+                at: LinuxCookedLayout.addressLengthOffset)
             ByteOrder.storeBigEndian(
                 PacketBuilder.etherType(of: next), into: &header, at: LinuxCookedLayout.protocolOffset)
             return header
@@ -235,7 +236,8 @@ public struct PacketBuilder: Sendable {
             header[IPv6Layout.extensionNextHeaderOffset] = PacketBuilder.ipProtocol(of: next)
             let offsetAndFlag = offset << IPv6Layout.fragmentOffsetShift | (more ? 1 : 0)
             ByteOrder.storeBigEndian(offsetAndFlag, into: &header, at: IPv6Layout.fragmentOffsetOffset)
-            ByteOrder.storeBigEndian(identification, into: &header, at: IPv6Layout.fragmentIdentificationOffset)
+            ByteOrder.storeBigEndian(
+                identification, into: &header, at: IPv6Layout.fragmentIdentificationOffset)
             return header
         case .arp(let operation, let senderMAC, let senderIP, let targetMAC, let targetIP):
             var header = [UInt8](repeating: 0, count: Header.arp.minimumLength)

@@ -37,9 +37,11 @@ import Testing
         if hasEthernet {
             // Exactly `depth` tags: one more `vlan` test fails.
             if depth > 0 {
-                #expect(try matches(Array(repeating: "vlan", count: depth).joined(separator: " and "), packet))
+                #expect(
+                    try matches(Array(repeating: "vlan", count: depth).joined(separator: " and "), packet))
             }
-            #expect(!(try matches(Array(repeating: "vlan", count: depth + 1).joined(separator: " and "), packet)))
+            #expect(
+                !(try matches(Array(repeating: "vlan", count: depth + 1).joined(separator: " and "), packet)))
         }
         let prefix = String(repeating: "vlan and ", count: depth)
         for field in FieldTable.all {
@@ -127,7 +129,8 @@ import Testing
         #expect(icmp6.value(of: "icmp6.type") == 128)
         #expect(icmp6.value(of: "icmp4.type") == nil)
         #expect(icmp6.ipv6Address("ip6.dst") == IPv6Address("::2"))
-        let unknown = PacketFields(PacketBuilder.ethernet().payload([0x45, 0, 0, 20], etherType: 0x88CC).packet)
+        let unknown = PacketFields(
+            PacketBuilder.ethernet().payload([0x45, 0, 0, 20], etherType: 0x88CC).packet)
         #expect(unknown.value(of: "eth.type") == 0x88CC)
         #expect(unknown.value(of: "ip4.version") == nil)
         #expect(!unknown.has(.ip4))

@@ -36,8 +36,10 @@ import Testing
     @Test func builderPutsFieldsWhereTheTableSays() throws {
         let client = IPv4Address(192, 0, 2, 7)
         let server = IPv4Address(10, 1, 0, 5)
-        let bytes = PacketBuilder.ethernet().vlan(id: 0xABC, priority: 6).ipv4(src: client, dst: server, ttl: 9)
-            .udp(sourcePort: 4321, destinationPort: 53).bytes
+        let bytes = PacketBuilder.ethernet().vlan(id: 0xABC, priority: 6).ipv4(
+            src: client, dst: server, ttl: 9
+        )
+        .udp(sourcePort: 4321, destinationPort: 53).bytes
         let layout = LinkType.ethernet.layout
         let tag = layout.vlanTagOffset(depth: 1)
         let network = layout.networkOffset(vlanDepth: 1)
@@ -50,7 +52,9 @@ import Testing
         #expect(read(.vlan, "pcp", tag) == 6)
         let etherType = FieldTable.field(.eth, "type")
         #expect(
-            etherType.read(from: bytes, headerStart: try #require(layout.etherTypeOffset(vlanDepth: 1)) - etherType.offset)
+            etherType.read(
+                from: bytes,
+                headerStart: try #require(layout.etherTypeOffset(vlanDepth: 1)) - etherType.offset)
                 == UInt64(EtherType.ipv4))
         #expect(read(.ip4, "version", network) == 4)
         #expect(read(.ip4, "ttl", network) == 9)
@@ -64,8 +68,10 @@ import Testing
     }
 
     @Test func linuxCookedHeaderFollowsItsLayout() {
-        let bytes = PacketBuilder.linuxCooked().ipv6(src: IPv6Address(high: 1, low: 2), dst: IPv6Address(high: 3, low: 4))
-            .tcp(sourcePort: 1, destinationPort: 443).bytes
+        let bytes = PacketBuilder.linuxCooked().ipv6(
+            src: IPv6Address(high: 1, low: 2), dst: IPv6Address(high: 3, low: 4)
+        )
+        .tcp(sourcePort: 1, destinationPort: 443).bytes
         let word = { (offset: Int) in UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1]) }
         #expect(word(LinuxCookedLayout.packetTypeOffset) == 0)
         #expect(word(LinuxCookedLayout.deviceTypeOffset) == LinuxCookedLayout.ethernetDeviceType)
@@ -73,22 +79,30 @@ import Testing
         #expect(word(LinuxCookedLayout.protocolOffset) == EtherType.ipv6)
         #expect(Array(bytes[0..<16]) == [0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0x86, 0xDD])
         let network = LinkType.linuxCooked.layout.networkOffset(vlanDepth: 0)
-        #expect(FieldTable.field(.ip6, "next").read(from: bytes, headerStart: network) == UInt64(IPProtocol.tcp))
         #expect(
-            FieldTable.field(.tcp, "dport").read(from: bytes, headerStart: network + IPv6Layout.fixedHeaderLength)
+            FieldTable.field(.ip6, "next").read(from: bytes, headerStart: network) == UInt64(IPProtocol.tcp))
+        #expect(
+            FieldTable.field(.tcp, "dport").read(
+                from: bytes, headerStart: network + IPv6Layout.fixedHeaderLength)
                 == 443)
     }
 
     @Test func ipv6FragmentHeaderFollowsItsLayout() {
-        let bytes = PacketBuilder.raw().ipv6(src: IPv6Address(high: 0, low: 1), dst: IPv6Address(high: 0, low: 2))
-            .ipv6Fragment(offset: 0x123, moreFragments: true, identification: 0xDEAD_BEEF)
-            .udp(sourcePort: 7, destinationPort: 9).bytes
+        let bytes = PacketBuilder.raw().ipv6(
+            src: IPv6Address(high: 0, low: 1), dst: IPv6Address(high: 0, low: 2)
+        )
+        .ipv6Fragment(offset: 0x123, moreFragments: true, identification: 0xDEAD_BEEF)
+        .udp(sourcePort: 7, destinationPort: 9).bytes
         let fragment = IPv6Layout.fixedHeaderLength
-        #expect(FieldTable.field(.ip6, "next").read(from: bytes, headerStart: 0) == UInt64(IPProtocol.ipv6Fragment))
+        #expect(
+            FieldTable.field(.ip6, "next").read(from: bytes, headerStart: 0)
+                == UInt64(IPProtocol.ipv6Fragment))
         #expect(bytes[fragment + IPv6Layout.extensionNextHeaderOffset] == IPProtocol.udp)
         let offsetWord = PacketLoad.bigEndian(bytes, at: fragment + IPv6Layout.fragmentOffsetOffset, width: 2)
         #expect(offsetWord == 0x0919, "offset 0x123 (8-byte units) shifted left 3, more-fragments set")
-        #expect(PacketLoad.bigEndian(bytes, at: fragment + IPv6Layout.fragmentIdentificationOffset, width: 4) == 0xDEAD_BEEF)
+        #expect(
+            PacketLoad.bigEndian(bytes, at: fragment + IPv6Layout.fragmentIdentificationOffset, width: 4)
+                == 0xDEAD_BEEF)
         #expect(Array(bytes[fragment..<(fragment + 8)]) == [17, 0, 0x09, 0x19, 0xDE, 0xAD, 0xBE, 0xEF])
         let udp = fragment + IPv6Layout.fragmentHeaderLength
         #expect(FieldTable.field(.udp, "dport").read(from: bytes, headerStart: udp) == 9)

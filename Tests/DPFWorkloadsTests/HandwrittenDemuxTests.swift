@@ -52,33 +52,72 @@ import Testing
         let tcpPort = PortsWorkload.firstPort  // app 0: TCP
         let udpPort = PortsWorkload.firstPort + 1  // app 1: UDP
         let packets: [(String, PacketBuilder, Int32)] = [
-            ("tcp over ip4", PacketBuilder.ethernet().ipv4(src: client, dst: server)
-                .tcp(sourcePort: 1, destinationPort: tcpPort), 0),
-            ("udp over ip4", PacketBuilder.ethernet().ipv4(src: client, dst: server)
-                .udp(sourcePort: 1, destinationPort: udpPort), 1),
-            ("the wrong protocol for the port", PacketBuilder.ethernet().ipv4(src: client, dst: server)
-                .udp(sourcePort: 1, destinationPort: tcpPort), -1),
-            ("ip4 options", PacketBuilder.ethernet().ipv4(src: client, dst: server, options: Array(1...12))
-                .tcp(sourcePort: 1, destinationPort: tcpPort), 0),
-            ("first fragment", PacketBuilder.ethernet().ipv4(src: client, dst: server, flags: 0b001)
-                .udp(sourcePort: 1, destinationPort: udpPort), 1),
-            ("later fragment", PacketBuilder.ethernet().ipv4(src: client, dst: server, fragmentOffset: 185)
-                .udp(sourcePort: 1, destinationPort: udpPort), -1),
-            ("tcp over ip6", PacketBuilder.ethernet().ipv6(src: source, dst: destination)
-                .tcp(sourcePort: 1, destinationPort: tcpPort), 0),
-            ("udp over ip6", PacketBuilder.ethernet().ipv6(src: source, dst: destination)
-                .udp(sourcePort: 1, destinationPort: udpPort), 1),
-            ("ip6 fragment header", PacketBuilder.ethernet().ipv6(src: source, dst: destination).ipv6Fragment()
-                .udp(sourcePort: 1, destinationPort: udpPort), -1),
-            ("vlan tag", PacketBuilder.ethernet().vlan(id: 100).ipv4(src: client, dst: server)
-                .tcp(sourcePort: 1, destinationPort: tcpPort), -1),
-            ("icmp4", PacketBuilder.ethernet().ipv4(src: client, dst: server).icmp4(type: 8)
-                .payload([0x04, 0x00, 0x04, 0x00]), -1),
-            ("gre", PacketBuilder.ethernet().ipv4(src: client, dst: server)
-                .payload([0, 0, 0x04, 0x00, 0, 0, 0, 0], ipProtocol: 47), -1),
+            (
+                "tcp over ip4",
+                PacketBuilder.ethernet().ipv4(src: client, dst: server)
+                    .tcp(sourcePort: 1, destinationPort: tcpPort), 0
+            ),
+            (
+                "udp over ip4",
+                PacketBuilder.ethernet().ipv4(src: client, dst: server)
+                    .udp(sourcePort: 1, destinationPort: udpPort), 1
+            ),
+            (
+                "the wrong protocol for the port",
+                PacketBuilder.ethernet().ipv4(src: client, dst: server)
+                    .udp(sourcePort: 1, destinationPort: tcpPort), -1
+            ),
+            (
+                "ip4 options",
+                PacketBuilder.ethernet().ipv4(src: client, dst: server, options: Array(1...12))
+                    .tcp(sourcePort: 1, destinationPort: tcpPort), 0
+            ),
+            (
+                "first fragment",
+                PacketBuilder.ethernet().ipv4(src: client, dst: server, flags: 0b001)
+                    .udp(sourcePort: 1, destinationPort: udpPort), 1
+            ),
+            (
+                "later fragment",
+                PacketBuilder.ethernet().ipv4(src: client, dst: server, fragmentOffset: 185)
+                    .udp(sourcePort: 1, destinationPort: udpPort), -1
+            ),
+            (
+                "tcp over ip6",
+                PacketBuilder.ethernet().ipv6(src: source, dst: destination)
+                    .tcp(sourcePort: 1, destinationPort: tcpPort), 0
+            ),
+            (
+                "udp over ip6",
+                PacketBuilder.ethernet().ipv6(src: source, dst: destination)
+                    .udp(sourcePort: 1, destinationPort: udpPort), 1
+            ),
+            (
+                "ip6 fragment header",
+                PacketBuilder.ethernet().ipv6(src: source, dst: destination).ipv6Fragment()
+                    .udp(sourcePort: 1, destinationPort: udpPort), -1
+            ),
+            (
+                "vlan tag",
+                PacketBuilder.ethernet().vlan(id: 100).ipv4(src: client, dst: server)
+                    .tcp(sourcePort: 1, destinationPort: tcpPort), -1
+            ),
+            (
+                "icmp4",
+                PacketBuilder.ethernet().ipv4(src: client, dst: server).icmp4(type: 8)
+                    .payload([0x04, 0x00, 0x04, 0x00]), -1
+            ),
+            (
+                "gre",
+                PacketBuilder.ethernet().ipv4(src: client, dst: server)
+                    .payload([0, 0, 0x04, 0x00, 0, 0, 0, 0], ipProtocol: 47), -1
+            ),
             ("icmp6", PacketBuilder.ethernet().ipv6(src: source, dst: destination).icmp6(type: 128), -1),
             ("arp", PacketBuilder.ethernet().arp(senderIP: client, targetIP: server), -1),
-            ("another ethertype", PacketBuilder.ethernet().payload(Array(repeating: 4, count: 60), etherType: 0x88CC), -1),
+            (
+                "another ethertype",
+                PacketBuilder.ethernet().payload(Array(repeating: 4, count: 60), etherType: 0x88CC), -1
+            ),
         ]
         for (name, builder, owner) in packets {
             let bytes = builder.payload([1, 2, 3]).bytes
@@ -103,7 +142,9 @@ import Testing
                 packet.bytes[start + 3] = UInt8(port & 0xFF)
             }
             // Random bytes (3% of packets) can carry any IPv4 header length; skip those below 5.
-            if packet.bytes.count > 14, packet.bytes[12] == 0x08, packet.bytes[13] == 0, packet.bytes[14] & 0x0F < 5 {
+            if packet.bytes.count > 14, packet.bytes[12] == 0x08, packet.bytes[13] == 0,
+                packet.bytes[14] & 0x0F < 5
+            {
                 continue
             }
             #expect(Self.owner(demux, packet.bytes) == Self.expectedOwner(packet.bytes), "\(packet.bytes)")
