@@ -330,11 +330,12 @@ public struct PacketBuilder: Sendable {
 
     private static func fillIPv4Checksum(_ bytes: inout [UInt8], headerStart: Int) {
         let checksum = FieldTable.field(.ip4, "sum")
-        let length = IPv4Layout.headerLengthScale * Int(bytes[headerStart] & 0x0F)
+        let ihl = FieldTable.field(.ip4, "ihl").read(from: bytes, headerStart: headerStart)!
+        let length = IPv4Layout.headerLengthScale * Int(ihl)
         checksum.write(0, into: &bytes, headerStart: headerStart)
         var sum: UInt32 = 0
         for index in stride(from: headerStart, to: headerStart + length, by: 2) {
-            sum += UInt32(bytes[index]) << 8 | UInt32(bytes[index + 1])
+            sum += PacketLoad.bigEndian(bytes, at: index, width: 2)!
         }
         while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
         checksum.write(UInt64(~sum & 0xFFFF), into: &bytes, headerStart: headerStart)
