@@ -23,12 +23,14 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
         ),
-        // Protocol layouts: the one table of headers and fields, packet views and a packet builder.
+        // Protocol layouts: the one table of headers and fields, link layouts, big-endian loads and
+        // byte-order writers, and a packet builder.
         .target(name: "DPFWire"),
         // Filter language: lexer, parser, AST, printer, diagnostics.
         .target(name: "DPFSyntax", dependencies: ["DPFWire"]),
         // The filter IR every later stage takes: atoms and trees, the protocol builder, the trusted
-        // boundary, normalisation, the reference evaluator. Knows no filter language.
+        // boundary, normalisation, the reference evaluator, packet fields read by
+        // the builder's rules. Knows no filter language.
         .target(name: "DPFFilter", dependencies: ["DPFWire"]),
         // The DPF language's semantic analysis: ASTs into filter trees through the builder.
         .target(name: "DPFAnalysis", dependencies: ["DPFWire", "DPFSyntax", "DPFFilter"]),
@@ -43,7 +45,8 @@ let package = Package(
         .target(
             name: "DPFEngine",
             dependencies: ["DPFWire", "DPFFilter", "DPFTrie", "DPFBytecode", "DPFCompiler"]),
-        // Benchmark workloads shared by `dpf bench` and Benchmarks/.
+        // Benchmark workloads shared by `dpf bench` and Benchmarks/, and the hand-written
+        // demultiplexer they are measured against.
         .target(
             name: "DPFWorkloads",
             dependencies: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie"]),
@@ -64,7 +67,9 @@ let package = Package(
 
         .testTarget(name: "DPFWireTests", dependencies: ["DPFWire", "DPFTestSupport"]),
         .testTarget(name: "DPFSyntaxTests", dependencies: ["DPFSyntax", "DPFWire", "DPFTestSupport"]),
-        .testTarget(name: "DPFFilterTests", dependencies: ["DPFFilter", "DPFWire", "DPFTestSupport"]),
+        .testTarget(
+            name: "DPFFilterTests",
+            dependencies: ["DPFFilter", "DPFAnalysis", "DPFSyntax", "DPFWire", "DPFTestSupport"]),
         .testTarget(
             name: "DPFAnalysisTests",
             dependencies: ["DPFAnalysis", "DPFFilter", "DPFSyntax", "DPFWire", "DPFTestSupport"],
@@ -87,6 +92,9 @@ let package = Package(
                 "DPFWire", "DPFTestSupport",
             ],
             exclude: ["Vectors"]),
+        .testTarget(
+            name: "DPFWorkloadsTests",
+            dependencies: ["DPFWorkloads", "DPFFilter", "DPFTrie", "DPFWire", "DPFTestSupport"]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
         .testTarget(
             name: "DPFCommandsTests",

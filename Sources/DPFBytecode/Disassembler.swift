@@ -1,3 +1,5 @@
+import DPFWire
+
 /// The stable text form of a program (`dpf compile --emit bytecode`). It holds everything the
 /// program holds, so `Assembler.assemble` reads it back to an equal program:
 ///
@@ -90,7 +92,7 @@ public enum Disassembler {
     static func load(_ instruction: Instruction) -> String {
         let base = instruction.base == 0 ? "" : "r\(instruction.base)+"
         let masked =
-            instruction.mask == Instruction.fullMask(width: instruction.width)
+            instruction.mask == PacketLoad.fullMask(width: Int(instruction.width))
             ? "" : " & \(hex(instruction.mask))"
         return "u\(8 * Int(instruction.width))[\(base)\(instruction.offset)]\(masked)"
     }

@@ -1,3 +1,5 @@
+import DPFWire
+
 /// One fixed-width (24-byte) instruction word with pre-decoded operands. The ISA is built for
 /// demultiplexing, not general computation: fused load–mask–compare–branch tests, hash dispatch,
 /// packet-derived base registers, and accept records. Every jump goes forward, so every run ends.
@@ -54,16 +56,9 @@ public struct Instruction: Sendable, Hashable {
         }
     }
 
-    public enum Relation: UInt8, Sendable, CaseIterable {
-        case equal = 0
-        case notEqual = 1
-        case less = 2
-        case lessOrEqual = 3
-        case greater = 4
-        case greaterOrEqual = 5
-
-        public var symbol: String { ["==", "!=", "<", "<=", ">", ">="][Int(rawValue)] }
-    }
+    /// The relation byte of a test: the one `Relation` every stage shares (DPFWire), whose raw
+    /// values are the ISA's encoding.
+    public typealias Relation = DPFWire.Relation
 
     public var opcode: Opcode
     /// Load width in bytes: 1, 2 or 4.
@@ -100,12 +95,6 @@ public struct Instruction: Sendable, Hashable {
         self.value = value
         self.target = target
         self.specificity = specificity
-    }
-
-    /// The mask that keeps every byte of a `width`-byte load: all ones from 4 bytes up, none for
-    /// 0. Defined for every width, so tools can print a load the verifier would refuse.
-    public static func fullMask(width: UInt8) -> UInt32 {
-        width >= 4 ? .max : (1 << (8 * UInt32(width))) - 1
     }
 
     /// Instruction words are 24 bytes in `.dpfc` files.

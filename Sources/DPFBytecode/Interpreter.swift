@@ -198,11 +198,7 @@ public final class Interpreter: @unchecked Sendable {
 
     @inline(__always)
     private static func fetch(_ width: Int, _ packet: UnsafeRawPointer, _ start: Int) -> UInt32 {
-        switch width {
-        case 1: UInt32(packet.load(fromByteOffset: start, as: UInt8.self))
-        case 2: UInt32(UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt16.self)))
-        default: UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: start, as: UInt32.self))
-        }
+        PacketLoad.bigEndian(width, packet, start)
     }
 
     /// Continue when `R[base] + operand` bytes were captured (and `R[base]` is readable);

@@ -1,3 +1,5 @@
+import DPFWire
+
 /// Why a `.dpfc` file was refused.
 public struct ProgramFileError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
@@ -155,17 +157,9 @@ public enum ProgramFile {
     struct Writer {
         var bytes: [UInt8] = []
         mutating func u8(_ value: UInt8) { bytes.append(value) }
-        mutating func u16(_ value: UInt16) { bytes += [UInt8(value & 0xFF), UInt8(value >> 8)] }
-        mutating func u32(_ value: UInt32) {
-            for shift in stride(from: 0, to: 32, by: 8) {
-                bytes.append(UInt8(truncatingIfNeeded: value >> shift))
-            }
-        }
-        mutating func u64(_ value: UInt64) {
-            for shift in stride(from: 0, to: 64, by: 8) {
-                bytes.append(UInt8(truncatingIfNeeded: value >> shift))
-            }
-        }
+        mutating func u16(_ value: UInt16) { ByteOrder.appendLittleEndian(value, to: &bytes) }
+        mutating func u32(_ value: UInt32) { ByteOrder.appendLittleEndian(value, to: &bytes) }
+        mutating func u64(_ value: UInt64) { ByteOrder.appendLittleEndian(value, to: &bytes) }
         mutating func string(_ text: String) {
             let utf8 = Array(text.utf8.prefix(Int(UInt16.max)))
             u16(UInt16(utf8.count))

@@ -1,3 +1,5 @@
+import DPFWire
+
 /// Why the verifier refused a program, and where.
 public struct VerifierError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
@@ -66,7 +68,6 @@ public struct VerifiedProgram: Sendable {
 /// rule that safety does not need. The work is linear in the program's size, and bounded by the
 /// limits below, so verifying a crafted program cannot hang either.
 public enum Verifier {
-    public static let packetWindow = 65536
     public static let maximumRegisters = 16
     /// Keeps every instruction's byte offset in the interpreter's decoded form below 2^31.
     public static let maximumInstructions = 1 << 20
@@ -208,7 +209,7 @@ public enum Verifier {
                 throw fail(
                     .badRegister, index, "check of register r\(instruction.base) before the prologue sets it")
             }
-            guard instruction.value <= UInt32(packetWindow) else {
+            guard instruction.value <= UInt32(PacketLoad.window) else {
                 throw fail(
                     .outsidePacketWindow, index,
                     "check of \(instruction.value) bytes leaves the 64 KiB packet window")
@@ -245,13 +246,13 @@ public enum Verifier {
         guard [1, 2, 4].contains(instruction.width) else {
             throw fail(.badWidth, index, "load width \(instruction.width) is not 1, 2 or 4")
         }
-        guard instruction.mask & ~Instruction.fullMask(width: instruction.width) == 0 else {
+        guard instruction.mask & ~PacketLoad.fullMask(width: Int(instruction.width)) == 0 else {
             throw fail(
                 .maskWiderThanLoad, index,
                 "mask 0x\(String(instruction.mask, radix: 16)) is wider than a \(instruction.width)-byte load"
             )
         }
-        guard Int(instruction.offset) + Int(instruction.width) <= packetWindow else {
+        guard Int(instruction.offset) + Int(instruction.width) <= PacketLoad.window else {
             throw fail(
                 .outsidePacketWindow, index, "load at \(instruction.offset) leaves the 64 KiB packet window")
         }

@@ -46,12 +46,10 @@ public enum PcapWriter {
     }
 
     private static func append32(_ value: UInt32, to bytes: inout [UInt8]) {
-        for shift in stride(from: 0, to: 32, by: 8) {
-            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
-        }
+        ByteOrder.appendLittleEndian(value, to: &bytes)
     }
 
     private static func append16(_ value: UInt16, to bytes: inout [UInt8]) {
-        bytes += [UInt8(value & 0xFF), UInt8(value >> 8)]
+        ByteOrder.appendLittleEndian(value, to: &bytes)
     }
 }

@@ -55,8 +55,7 @@ enum FilterLoader {
     /// Refuses files that are certainly not filter text, naming what they are instead of printing
     /// their bytes as a diagnostic's source line.
     static func checkIsFilterText(_ bytes: [UInt8], name: String) throws(CommandFailure) {
-        guard bytes.count >= 4 else { return }
-        let magic = bytes[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard let magic = PacketLoad.bigEndian(bytes, at: 0, width: 4) else { return }
         // pcap (microsecond and nanosecond, either byte order) and pcapng's section header block.
         if [0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1, 0x0A0D_0D0A].contains(magic) {
             throw CommandFailure(.badInput, "\(name) looks like a packet capture, not a filter file")

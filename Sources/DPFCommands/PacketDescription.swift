@@ -1,13 +1,14 @@
+import DPFFilter
 import DPFWire
 
-/// One-line, tcpdump-like summaries of packets, read through `PacketView`.
+/// One-line, tcpdump-like summaries of packets, read through `PacketFields` (the filter builder's
+/// rules: every VLAN tag entered, headers found as filters find them).
 enum PacketDescription {
     static func summary(_ packet: Packet) -> String {
-        let view = PacketView(packet)
+        let view = PacketFields(packet)
         var parts: [String] = []
-        for tag in view.vlanTags {
-            let id = FieldTable.field(.vlan, "id").read(from: packet.bytes, headerStart: tag) ?? 0
-            parts.append("vlan \(id)")
+        for id in view.vlanIDs {
+            parts.append("vlan \(id ?? 0)")
         }
         let value = { (name: String) in view.value(of: name) ?? 0 }
         if view.has(.ip4) {
@@ -31,7 +32,7 @@ enum PacketDescription {
         return parts.joined(separator: " ")
     }
 
-    private static func transport(_ view: PacketView, network: String, source: String, destination: String)
+    private static func transport(_ view: PacketFields, network: String, source: String, destination: String)
         -> String
     {
         let value = { (name: String) in view.value(of: name) ?? 0 }

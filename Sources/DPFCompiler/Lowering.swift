@@ -223,7 +223,7 @@ public enum Lowering {
                     }
                 case .other(let literal, let key, let child, let proven):
                     var test = try load(literal.isNegated ? .testNot : .test, key)
-                    test.relation = Instruction.Relation(literal.atom.relation)
+                    test.relation = literal.atom.relation
                     test.value = literal.atom.value
                     work.append(.guarded(test, child: child, proven))
                 case .guarded(let test, let child, let proven):
@@ -423,18 +423,5 @@ struct LoadKey: Hashable {
         case .load(let load): (base, offset, width) = (load.base, load.offset, load.width)
         }
         mask = key.mask
-    }
-}
-
-extension Instruction.Relation {
-    init(_ relation: DPFWire.Relation) {
-        switch relation {
-        case .equal: self = .equal
-        case .notEqual: self = .notEqual
-        case .less: self = .less
-        case .lessOrEqual: self = .lessOrEqual
-        case .greater: self = .greater
-        case .greaterOrEqual: self = .greaterOrEqual
-        }
     }
 }

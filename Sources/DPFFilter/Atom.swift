@@ -20,7 +20,7 @@ public struct Shift: Sendable, Hashable, Comparable {
         }
         self.offset = offset
         self.width = width
-        self.mask = mask & Atom.fullMask(width: width)
+        self.mask = mask & PacketLoad.fullMask(width: width)
         self.scale = scale
     }
 
@@ -92,7 +92,7 @@ public struct Load: Sendable, Hashable, Comparable {
         guard [1, 2, 4].contains(width) else {
             throw FilterError(.invalidWidth, "a load is 1, 2 or 4 bytes wide, not \(width)")
         }
-        guard offset >= 0, offset <= Atom.packetWindow - width else {
+        guard offset >= 0, offset <= PacketLoad.window - width else {
             throw FilterError(
                 .outsidePacketWindow,
                 "a \(width)-byte load at offset \(offset) leaves the 64 KiB packet window")
@@ -131,7 +131,7 @@ public struct Atom: Sendable, Hashable, Comparable {
     public let value: UInt32
 
     public init(_ operand: Operand, mask: UInt32? = nil, relation: Relation = .equal, value: UInt32) {
-        let fullMask = Atom.fullMask(width: operand.width)
+        let fullMask = PacketLoad.fullMask(width: operand.width)
         self.operand = operand
         self.mask = (mask ?? fullMask) & fullMask
         self.relation = relation
@@ -152,12 +152,6 @@ public struct Atom: Sendable, Hashable, Comparable {
     public func with(relation: Relation, value: UInt32) -> Atom {
         Atom(operand, mask: mask, relation: relation, value: value)
     }
-
-    /// The mask that keeps every bit of a `width`-byte value.
-    public static func fullMask(width: Int) -> UInt32 { width >= 4 ? .max : (1 << (8 * UInt32(width))) - 1 }
-
-    /// The bytes a filter can address: loads end within the first 64 KiB of a packet.
-    public static let packetWindow = 65536
 
     public static func < (lhs: Atom, rhs: Atom) -> Bool {
         if lhs.operand != rhs.operand { return lhs.operand < rhs.operand }

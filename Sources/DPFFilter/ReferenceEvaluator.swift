@@ -48,13 +48,9 @@ public enum ReferenceEvaluator {
     }
 
     /// A big-endian load, or `nil` past the captured bytes.
+    @inlinable
     public static func load<Bytes: PacketBytes>(_ bytes: Bytes, at offset: Int, width: Int) -> UInt32? {
-        guard offset >= 0, offset + width <= bytes.count else { return nil }
-        var value: UInt32 = 0
-        for index in offset..<(offset + width) {
-            value = value << 8 | UInt32(bytes[bytes.startIndex + index])
-        }
-        return value
+        bytes.bigEndianLoad(at: offset, width: width)
     }
 
     /// The filters of a set that accept the packet, in declaration order.
@@ -63,7 +59,24 @@ public enum ReferenceEvaluator {
     }
 }
 
-/// Packet bytes the evaluator reads: a `[UInt8]`, or the borrowed bytes of a batch.
-public protocol PacketBytes: RandomAccessCollection<UInt8> where Index == Int {}
-extension Array: PacketBytes where Element == UInt8 {}
-extension UnsafeRawBufferPointer: PacketBytes {}
+/// Packet bytes the evaluator reads: a `[UInt8]`, or the borrowed bytes of a batch. Each kind
+/// loads through its own concrete `PacketLoad` code, so a generic caller pays one call per load,
+/// not one per byte.
+public protocol PacketBytes: RandomAccessCollection<UInt8> where Index == Int {
+    /// The big-endian value of the `width` (1, 2 or 4) bytes at `offset`, or `nil` past the end.
+    func bigEndianLoad(at offset: Int, width: Int) -> UInt32?
+}
+
+extension Array: PacketBytes where Element == UInt8 {
+    @inlinable @inline(__always)
+    public func bigEndianLoad(at offset: Int, width: Int) -> UInt32? {
+        PacketLoad.bigEndian(self, at: offset, width: width)
+    }
+}
+
+extension UnsafeRawBufferPointer: PacketBytes {
+    @inlinable @inline(__always)
+    public func bigEndianLoad(at offset: Int, width: Int) -> UInt32? {
+        PacketLoad.bigEndian(self, at: offset, width: width)
+    }
+}

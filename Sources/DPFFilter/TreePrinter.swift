@@ -1,3 +1,5 @@
+import DPFWire
+
 /// The stable text form of filter trees (`dpf compile --emit tree`), one node per line, children
 /// indented. Atoms print like BPF loads:
 ///
@@ -54,7 +56,8 @@ public enum TreePrinter {
         case .load(let load): unmasked = "u\(8 * load.width)[\(location(load.offset, load.base))]"
         }
         let width = operand.width
-        return mask == Atom.fullMask(width: width) ? unmasked : unmasked + " & " + hex(mask, width: width)
+        return mask == PacketLoad.fullMask(width: width)
+            ? unmasked : unmasked + " & " + hex(mask, width: width)
     }
 
     /// `offset` past `base`, as `16 + 4*(u8[14] & 0x0f)`; nested shifts nest.
@@ -63,7 +66,7 @@ public enum TreePrinter {
         let inner = base.parent
         let load = "u\(8 * last.width)[\(location(last.offset, inner))]"
         let masked =
-            last.mask == Atom.fullMask(width: last.width)
+            last.mask == PacketLoad.fullMask(width: last.width)
             ? load : "(\(load) & \(hex(last.mask, width: last.width)))"
         let scaled = last.scale == 0 ? masked : "\(1 << last.scale)*\(masked)"
         return offset == 0 ? scaled : "\(offset) + \(scaled)"

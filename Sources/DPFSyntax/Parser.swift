@@ -420,7 +420,7 @@ public struct Parser {
         var end = name.range.end
         if current.kind == .leftBracket {
             advance()
-            let offset = try parseSmallInteger("an offset", limit: 65535)
+            let offset = try parseSmallInteger("an offset", limit: PacketLoad.window - 1)
             var width = 1
             if current.kind == .colon {
                 advance()

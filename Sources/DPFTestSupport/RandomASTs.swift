@@ -88,7 +88,8 @@ public struct RandomASTs {
             ? .field(generator.pick(RandomASTs.fields))
             : .raw(
                 header: generator.pick(RandomASTs.headers),
-                offset: Int.random(in: 0...65535, using: &generator), width: generator.pick([1, 2, 4]))
+                offset: Int.random(in: 0..<PacketLoad.window, using: &generator),
+                width: generator.pick([1, 2, 4]))
         return OperandExpr(target, mask: generator.chance(0.2) ? value() : nil)
     }
 

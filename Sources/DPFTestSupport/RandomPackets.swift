@@ -137,17 +137,30 @@ extension Packet {
     /// The same packet on another link type: its Ethernet header replaced by a Linux cooked header,
     /// or removed for raw IP (which carries only IPv4 and IPv6). `nil` if it cannot be carried.
     public func relinked(as target: LinkType) -> Packet? {
-        guard linkType == .ethernet, bytes.count >= 14 else { return nil }
-        let etherType = UInt16(bytes[12]) << 8 | UInt16(bytes[13])
-        let payload = Array(bytes[14...])
-        let wire = originalLength - 14
+        let ethernet = LinkType.ethernet.layout
+        guard linkType == .ethernet, bytes.count >= ethernet.headerLength,
+            let etherType = FieldTable.field(.eth, "type").read(from: bytes, headerStart: 0)
+        else { return nil }
+        let payload = Array(bytes[ethernet.headerLength...])
+        let wire = originalLength - ethernet.headerLength
         switch target {
         case .ethernet:
             return self
         case .linuxCooked:
-            // Packet type "to us", ARPHRD_ETHER, a 6-byte address padded to 8, then the protocol.
-            let header: [UInt8] = [0, 0, 0, 1, 0, 6] + bytes[6..<12] + [0, 0, bytes[12], bytes[13]]
-            return Packet(bytes: header + payload, originalLength: wire + 16, linkType: .linuxCooked)
+            // Packet type "to us", ARPHRD_ETHER, the source address padded to 8 bytes, the protocol.
+            let source = FieldTable.field(.eth, "src")
+            var header = [UInt8](repeating: 0, count: LinuxCookedLayout.headerLength)
+            ByteOrder.storeBigEndian(
+                LinuxCookedLayout.ethernetDeviceType, into: &header, at: LinuxCookedLayout.deviceTypeOffset)
+            ByteOrder.storeBigEndian(
+                UInt16(source.width), into: &header, at: LinuxCookedLayout.addressLengthOffset)
+            header.replaceSubrange(
+                LinuxCookedLayout.addressOffset..<(LinuxCookedLayout.addressOffset + source.width),
+                with: source.bytes(from: bytes, headerStart: 0)!)
+            ByteOrder.storeBigEndian(UInt16(etherType), into: &header, at: LinuxCookedLayout.protocolOffset)
+            return Packet(
+                bytes: header + payload, originalLength: wire + LinuxCookedLayout.headerLength,
+                linkType: .linuxCooked)
         case .raw:
             guard etherType == EtherType.ipv4 || etherType == EtherType.ipv6 else { return nil }
             return Packet(bytes: payload, originalLength: wire, linkType: .raw)

@@ -31,7 +31,7 @@ public struct FieldDescriptor: Sendable, Hashable, CustomStringConvertible {
         self.header = header
         self.offset = offset
         self.width = width
-        self.mask = mask ?? (width >= 4 ? UInt32.max : UInt32((1 << (8 * width)) - 1))
+        self.mask = mask ?? PacketLoad.fullMask(width: width)
         self.kind = kind
         self.followsVLANTags = followsVLANTags
     }
@@ -57,9 +57,13 @@ public struct FieldDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// `headerStart`; `nil` if the bytes end first. Use `bytes(from:headerStart:)` for wider fields.
     public func read(from bytes: [UInt8], headerStart: Int) -> UInt64? {
         precondition(width <= 8, "\(name) is \(width) bytes wide; read it with bytes(from:headerStart:)")
+        if isScalar {
+            return PacketLoad.bigEndian(bytes, at: headerStart + offset, width: width).map {
+                UInt64(($0 & mask) >> UInt32(shift))
+            }
+        }
         guard let raw = self.bytes(from: bytes, headerStart: headerStart) else { return nil }
-        let word = raw.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return isScalar ? (word & UInt64(mask)) >> UInt64(shift) : word
+        return raw.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 
     /// The field's raw bytes, or `nil` if the bytes end first.

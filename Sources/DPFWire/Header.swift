@@ -78,6 +78,12 @@ public enum IPv6Layout {
     public static let fragmentHeaderLength = 8
     /// Offset of the next-header byte inside an extension header.
     public static let extensionNextHeaderOffset = 0
+    /// Offset of the fragment header's 16-bit word holding the fragment offset (in 8-byte units,
+    /// shifted left by `fragmentOffsetShift`) and the more-fragments flag (bit 0).
+    public static let fragmentOffsetOffset = 2
+    public static let fragmentOffsetShift = 3
+    /// Offset of the fragment header's 32-bit identification.
+    public static let fragmentIdentificationOffset = 4
 }
 
 public enum IPv4Layout {

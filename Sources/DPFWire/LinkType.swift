@@ -47,11 +47,21 @@ public struct LinkLayout: Sendable, Hashable {
     /// True when frames carry an Ethernet header (`eth.*` fields, VLAN tags).
     public var hasEthernetHeader: Bool { linkType == .ethernet }
 
+    /// Length of the link-layer header in front of the first VLAN tag or the network header:
+    /// Ethernet's minimum header, the Linux cooked header, none for raw IP.
+    public var headerLength: Int {
+        switch linkType {
+        case .ethernet: return Header.eth.minimumLength
+        case .linuxCooked: return LinuxCookedLayout.headerLength
+        case .raw, .ipv4, .ipv6: return 0
+        }
+    }
+
     /// Offset of the first VLAN tag or EtherType, when the link carries an EtherType.
     public var untaggedEtherTypeOffset: Int? {
         switch linkType {
-        case .ethernet: return 12
-        case .linuxCooked: return 14
+        case .ethernet: return LinkLayout.ethernetTypeOffset
+        case .linuxCooked: return LinuxCookedLayout.protocolOffset
         case .raw, .ipv4, .ipv6: return nil
         }
     }
@@ -61,22 +71,42 @@ public struct LinkLayout: Sendable, Hashable {
         untaggedEtherTypeOffset.map { $0 + VLANLayout.tagLength * vlanDepth }
     }
 
-    /// Offset of the network header once `vlanDepth` tags have been stepped over.
+    /// Offset of the network header once `vlanDepth` tags have been stepped over (only Ethernet
+    /// frames carry tags).
     public func networkOffset(vlanDepth: Int) -> Int {
-        switch linkType {
-        case .ethernet: return 14 + VLANLayout.tagLength * vlanDepth
-        case .linuxCooked: return 16
-        case .raw, .ipv4, .ipv6: return 0
-        }
+        hasEthernetHeader ? headerLength + VLANLayout.tagLength * vlanDepth : headerLength
     }
 
-    /// Offset of the `depth`-th VLAN tag (1 is the outermost), measured from its TPID.
+    /// Offset of the `depth`-th VLAN tag (1 is the outermost), measured from its TPID: the first
+    /// tag's TPID sits where the untagged frame's EtherType does.
     public func vlanTagOffset(depth: Int) -> Int {
         precondition(hasEthernetHeader && depth >= 1)
-        return 12 + VLANLayout.tagLength * (depth - 1)
+        return LinkLayout.ethernetTypeOffset + VLANLayout.tagLength * (depth - 1)
     }
+
+    /// Where an untagged Ethernet frame has its EtherType, from the field table.
+    private static let ethernetTypeOffset = FieldTable.field(.eth, "type").offset
 }
 
 public enum VLANLayout {
+    /// A tag's TPID and TCI; the EtherType it carries follows it.
     public static let tagLength = 4
+}
+
+/// The Linux cooked-capture header (LINKTYPE_LINUX_SLL), which stands in for the Ethernet header.
+public enum LinuxCookedLayout {
+    /// The packet type (to us, broadcast, ...), 2 bytes.
+    public static let packetTypeOffset = 0
+    /// The ARPHRD_ link-layer device type, 2 bytes.
+    public static let deviceTypeOffset = 2
+    /// The length of the link-layer address, 2 bytes.
+    public static let addressLengthOffset = 4
+    /// The link-layer address, padded to `addressCapacity` bytes.
+    public static let addressOffset = 6
+    public static let addressCapacity = 8
+    /// The protocol: an EtherType, 2 bytes.
+    public static let protocolOffset = 14
+    public static let headerLength = 16
+    /// ARPHRD_ETHER: the device is Ethernet, with 6-byte addresses.
+    public static let ethernetDeviceType: UInt16 = 1
 }

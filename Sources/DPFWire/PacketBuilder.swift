@@ -69,7 +69,8 @@ public struct PacketBuilder: Sendable {
         PacketBuilder(linkType: .ethernet, layers: [.ethernet(source: source, destination: destination)])
     }
 
-    /// A Linux cooked-capture (SLL) frame: 16 bytes with the EtherType at offset 14.
+    /// A Linux cooked-capture (SLL) frame: `LinuxCookedLayout.headerLength` bytes ending in the
+    /// EtherType.
     public static func linuxCooked() -> PacketBuilder {
         PacketBuilder(linkType: .linuxCooked, layers: [.linuxCooked])
     }
@@ -195,25 +196,26 @@ public struct PacketBuilder: Sendable {
                 UInt64(PacketBuilder.etherType(of: next)), into: &header, headerStart: 0)
             return header
         case .linuxCooked:
-            // SLL: packet type, ARPHRD type, address length, 8 address bytes, protocol.
-            var header = [UInt8](repeating: 0, count: 16)
-            header[3] = 1  // ARPHRD_ETHER
-            header[5] = 6
-            let type = PacketBuilder.etherType(of: next)
-            header[14] = UInt8(type >> 8)
-            header[15] = UInt8(type & 0xFF)
+            // SLL: packet type (0, to us), device type, address length, address (left zero), protocol.
+            var header = [UInt8](repeating: 0, count: LinuxCookedLayout.headerLength)
+            ByteOrder.storeBigEndian(
+                LinuxCookedLayout.ethernetDeviceType, into: &header, at: LinuxCookedLayout.deviceTypeOffset)
+            ByteOrder.storeBigEndian(
+                UInt16(FieldTable.field(.eth, "src").width), into: &header,
+                at: LinuxCookedLayout.addressLengthOffset)
+            ByteOrder.storeBigEndian(
+                PacketBuilder.etherType(of: next), into: &header, at: LinuxCookedLayout.protocolOffset)
             return header
         case .vlan(let tpid, let priority, let id):
             // In the frame the tag's TPID sits where the EtherType was; the builder wrote that as the
             // previous layer's next-protocol field, so emit the TCI and the inner EtherType here.
-            var tag = [UInt8](repeating: 0, count: VLANLayout.tagLength + 2)
-            FieldTable.field(.vlan, "tpid").write(UInt64(tpid), into: &tag, headerStart: 0)
+            let tpidField = FieldTable.field(.vlan, "tpid")
+            var tag = [UInt8](repeating: 0, count: VLANLayout.tagLength + tpidField.width)
+            tpidField.write(UInt64(tpid), into: &tag, headerStart: 0)
             FieldTable.field(.vlan, "pcp").write(UInt64(priority), into: &tag, headerStart: 0)
             FieldTable.field(.vlan, "id").write(UInt64(id), into: &tag, headerStart: 0)
-            let inner = PacketBuilder.etherType(of: next)
-            tag[4] = UInt8(inner >> 8)
-            tag[5] = UInt8(inner & 0xFF)
-            return Array(tag[2...])
+            ByteOrder.storeBigEndian(PacketBuilder.etherType(of: next), into: &tag, at: VLANLayout.tagLength)
+            return Array(tag[(tpidField.offset + tpidField.width)...])
         case .ipv4(let options):
             return serializeIPv4(options, next: next)
         case .ipv6(let options):
@@ -232,12 +234,10 @@ public struct PacketBuilder: Sendable {
         case .ipv6Fragment(let offset, let more, let identification):
             var header = [UInt8](repeating: 0, count: IPv6Layout.fragmentHeaderLength)
             header[IPv6Layout.extensionNextHeaderOffset] = PacketBuilder.ipProtocol(of: next)
-            let offsetAndFlag = offset << 3 | (more ? 1 : 0)
-            header[2] = UInt8(offsetAndFlag >> 8)
-            header[3] = UInt8(offsetAndFlag & 0xFF)
-            for index in 0..<4 {
-                header[4 + index] = UInt8(truncatingIfNeeded: identification >> (24 - 8 * index))
-            }
+            let offsetAndFlag = offset << IPv6Layout.fragmentOffsetShift | (more ? 1 : 0)
+            ByteOrder.storeBigEndian(offsetAndFlag, into: &header, at: IPv6Layout.fragmentOffsetOffset)
+            ByteOrder.storeBigEndian(
+                identification, into: &header, at: IPv6Layout.fragmentIdentificationOffset)
             return header
         case .arp(let operation, let senderMAC, let senderIP, let targetMAC, let targetIP):
             var header = [UInt8](repeating: 0, count: Header.arp.minimumLength)
@@ -330,11 +330,12 @@ public struct PacketBuilder: Sendable {
 
     private static func fillIPv4Checksum(_ bytes: inout [UInt8], headerStart: Int) {
         let checksum = FieldTable.field(.ip4, "sum")
-        let length = IPv4Layout.headerLengthScale * Int(bytes[headerStart] & 0x0F)
+        let ihl = FieldTable.field(.ip4, "ihl").read(from: bytes, headerStart: headerStart)!
+        let length = IPv4Layout.headerLengthScale * Int(ihl)
         checksum.write(0, into: &bytes, headerStart: headerStart)
         var sum: UInt32 = 0
         for index in stride(from: headerStart, to: headerStart + length, by: 2) {
-            sum += UInt32(bytes[index]) << 8 | UInt32(bytes[index + 1])
+            sum += PacketLoad.bigEndian(bytes, at: index, width: 2)!
         }
         while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
         checksum.write(UInt64(~sum & 0xFFFF), into: &bytes, headerStart: headerStart)

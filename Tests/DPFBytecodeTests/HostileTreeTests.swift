@@ -20,7 +20,7 @@ import Testing
             let width = generator.pick([1, 2, 4])
             let offset =
                 generator.chance(0.3)
-                ? generator.pick([0, Atom.packetWindow - width, Atom.packetWindow - width - 1, 1 << 15])
+                ? generator.pick([0, PacketLoad.window - width, PacketLoad.window - width - 1, 1 << 15])
                 : Int.random(in: 0...40, using: &generator)
             var shifts: [Shift] = []
             let shiftCount =
@@ -114,7 +114,7 @@ import Testing
     @Test func impossibleLoadsCannotBeBuilt() {
         #expect(throws: FilterError.self) { try Load(offset: 0, width: 3) }
         #expect(throws: FilterError.self) { try Load(offset: -1, width: 1) }
-        #expect(throws: FilterError.self) { try Load(offset: Atom.packetWindow - 1, width: 2) }
+        #expect(throws: FilterError.self) { try Load(offset: PacketLoad.window - 1, width: 2) }
         #expect(throws: FilterError.self) { try Load(offset: Int.max, width: 4) }
         #expect(throws: FilterError.self) { try Shift(offset: 0, width: 1, mask: 0xF, scale: 4) }
         #expect(throws: FilterError.self) { try Shift(offset: Int.min, width: 1, mask: 0xF, scale: 0) }

@@ -15,7 +15,7 @@ import Testing
             let base =
                 generator.chance(0.2)
                 ? try HeaderBase([try Shift(offset: 0, width: 1, mask: 0x03, scale: 1)]) : .packetStart
-            let full = Atom.fullMask(width: width)
+            let full = PacketLoad.fullMask(width: width)
             let mask = generator.pick([full, full, 0x0F, 0xF0, 0x03, 0] as [UInt32]) & full
             let value =
                 generator.chance(0.5)

@@ -6,7 +6,8 @@ import DPFTrie
 import DPFWorkloads
 
 /// The interpreter on the `ports` workload (the same filters and packets as `dpf bench`), with
-/// package-benchmark's malloc counts to show that running a packet allocates nothing.
+/// package-benchmark's malloc counts to show that running a packet allocates nothing, and the
+/// hand-written demultiplexer for those filters as the baseline.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal, .instructions], maxDuration: .seconds(3),
@@ -33,6 +34,13 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("Interpreter, 1,000 packets, \(count) port filters") { benchmark in
             for _ in benchmark.scaledIterations {
                 blackHole(engine.sumOfOwners(batch, using: verdicts))
+            }
+        }
+        // The baseline: what a person writes by hand for these filters (DPFWorkloads).
+        let handwritten = HandwrittenDemux(workload)
+        Benchmark("Handwritten demux, 1,000 packets, \(count) port filters") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(batch.sum { Int(handwritten.owner($0)) })
             }
         }
     }

@@ -1,3 +1,4 @@
+import DPFFilter
 import DPFWire
 import Testing
 
@@ -10,7 +11,7 @@ import Testing
             .tcp(sourcePort: 40_000, destinationPort: 80, flags: TCPFlags.syn).payload([1, 2, 3]).packet
         #expect(packet.bytes.count == 14 + 20 + 20 + 3)
         #expect(packet.bytes[12...13] == [0x08, 0x00])
-        let view = PacketView(packet)
+        let view = PacketFields(packet)
         #expect(view.value(of: "ip4.src") == UInt64(client.value))
         #expect(view.value(of: "ip4.dst") == UInt64(server.value))
         #expect(view.value(of: "ip4.ttl") == 63)
@@ -19,7 +20,7 @@ import Testing
         #expect(view.value(of: "ip4.ihl") == 5)
         #expect(view.value(of: "tcp.dport") == 80)
         #expect(view.value(of: "tcp.flags") == UInt64(TCPFlags.syn))
-        #expect(view.headerStarts[.tcp] == 34)
+        #expect(view.start(of: .tcp) == 34)
     }
 
     @Test func ipv4ChecksumVerifies() {
@@ -37,9 +38,9 @@ import Testing
     @Test func optionsMoveTheTransportHeader() {
         let packet = PacketBuilder.ethernet().ipv4(src: client, dst: server, options: [0x94, 0x04, 0, 0, 1])
             .udp(sourcePort: 53, destinationPort: 5353).packet
-        let view = PacketView(packet)
+        let view = PacketFields(packet)
         #expect(view.value(of: "ip4.ihl") == 7)
-        #expect(view.headerStarts[.udp] == 14 + 28)
+        #expect(view.start(of: .udp) == 14 + 28)
         #expect(view.value(of: "udp.sport") == 53)
         #expect(view.value(of: "udp.len") == 8)
     }
@@ -50,9 +51,12 @@ import Testing
         #expect(packet.bytes[12...13] == [0x88, 0xA8])
         #expect(packet.bytes[16...17] == [0x81, 0x00])
         #expect(packet.bytes[20...21] == [0x08, 0x00])
-        let view = PacketView(packet)
-        #expect(view.vlanTags == [12, 16])
-        #expect(view.value(of: "vlan.id") == 300)
+        let view = PacketFields(packet)
+        #expect(view.vlanDepth == 2)
+        #expect(view.vlanIDs == [300, 100])
+        #expect(view.value(of: "vlan.id") == 100, "vlan.* reads the innermost tag, as the language does")
+        #expect(view.value(of: "vlan.pcp") == 5)
+        #expect(view.start(of: .ip4) == 22)
         #expect(FieldTable.field(.vlan, "pcp").read(from: packet.bytes, headerStart: 16) == 5)
         #expect(view.value(of: "eth.type") == 0x0800)
         #expect(view.value(of: "icmp4.type") == 8)
@@ -61,7 +65,7 @@ import Testing
     @Test func ipv6WithAndWithoutFragmentHeader() throws {
         let source = try #require(IPv6Address("2001:db8::1"))
         let destination = try #require(IPv6Address("2001:db8::2"))
-        let direct = PacketView(
+        let direct = PacketFields(
             PacketBuilder.ethernet().ipv6(src: source, dst: destination).tcp(
                 sourcePort: 1, destinationPort: 443
             ).packet)
@@ -71,7 +75,7 @@ import Testing
         let fragmented = PacketBuilder.ethernet().ipv6(src: source, dst: destination).ipv6Fragment().udp(
             sourcePort: 1, destinationPort: 53
         ).packet
-        let view = PacketView(fragmented)
+        let view = PacketFields(fragmented)
         #expect(view.value(of: "ip6.next") == 44)
         #expect(fragmented.bytes[54] == 17)
         #expect(!view.has(.udp), "transport headers are decoded only directly after the fixed header")
@@ -81,13 +85,13 @@ import Testing
         let packet = PacketBuilder.ethernet().ipv4(src: client, dst: server, fragmentOffset: 100).tcp(
             sourcePort: 1, destinationPort: 80
         ).packet
-        let view = PacketView(packet)
+        let view = PacketFields(packet)
         #expect(view.value(of: "ip4.frag") == 100)
         #expect(!view.has(.tcp))
     }
 
     @Test func arpAndOtherLinkTypes() {
-        let arp = PacketView(
+        let arp = PacketFields(
             PacketBuilder.ethernet(destination: .broadcast).arp(senderIP: client, targetIP: server).packet)
         #expect(arp.value(of: "arp.op") == 1)
         #expect(arp.value(of: "arp.tpa") == UInt64(server.value))
@@ -97,23 +101,26 @@ import Testing
             .packet
         #expect(raw.linkType == .raw)
         #expect(raw.bytes[0] >> 4 == 4)
-        #expect(PacketView(raw).value(of: "udp.dport") == 2)
+        #expect(PacketFields(raw).value(of: "udp.dport") == 2)
 
         let cooked = PacketBuilder.linuxCooked().ipv4(src: client, dst: server).udp(
             sourcePort: 1, destinationPort: 2
         ).packet
         #expect(cooked.bytes[14...15] == [0x08, 0x00])
-        #expect(PacketView(cooked).headerStarts[.ip4] == 16)
+        #expect(PacketFields(cooked).start(of: .ip4) == 16)
     }
 
     @Test func truncatedHeadersAreAbsent() {
         let packet = PacketBuilder.ethernet().ipv4(src: client, dst: server).tcp(
             sourcePort: 1, destinationPort: 80
         ).packet
-        let cut = PacketView(packet.truncated(to: 40))
+        let cut = PacketFields(packet.truncated(to: 40))
         #expect(cut.has(.ip4))
-        #expect(!cut.has(.tcp))
-        #expect(cut.value(of: "tcp.dport") == nil)
+        #expect(!cut.has(.tcp), "20 bytes of TCP header were not captured")
+        // As a filter reads it: the ports were captured, the acknowledgment number was not.
+        #expect(cut.value(of: "tcp.dport") == 80)
+        #expect(cut.value(of: "tcp.ack") == nil)
+        #expect(PacketFields(packet.truncated(to: 35)).value(of: "tcp.dport") == nil)
         #expect(packet.truncated(to: 40).originalLength == 54)
     }
 }
