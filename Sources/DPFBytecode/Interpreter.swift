@@ -1,3 +1,5 @@
+import DPFWire
+
 /// Runs verified programs from their `DecodedProgram`: 32-byte steps specialised by load width,
 /// load mode (base register or fixed offset, checked or proven) and table layout, with every
 /// relation turned into one unsigned range compare and every jump target turned into the byte
