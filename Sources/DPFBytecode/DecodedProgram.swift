@@ -14,8 +14,8 @@ import DPFWire
 /// A table target is a step's byte offset, `DispatchTable.empty`, or a terminal entry
 /// (`DispatchTable.terminalBit | filter`: accept the filter with the dispatch's specificity, then
 /// continue at the dispatch's `target`), as in `DispatchTable`. A table of one or two entries is
-/// compared in its `pair` step, which does not read the buffers. The memory is owned by this object and immutable, so threads may share
-/// it; the buffers stay valid while it lives.
+/// compared in its `pair` step, which does not read the buffers. The memory is owned by this
+/// object and immutable, so threads may share it; the buffers stay valid while it lives.
 public final class DecodedProgram: @unchecked Sendable {
     public let verified: VerifiedProgram
     /// Base registers the program uses; register 0 is the packet start.
