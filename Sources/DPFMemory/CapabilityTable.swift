@@ -106,6 +106,17 @@ struct CapabilityTable {
         return false
     }
 
+    /// The nearest of `index` and its ancestors held by `holder` with `revoke`, if any.
+    func revokingAncestor(of index: UInt32, heldBy holder: Principal) -> UInt32? {
+        var current = index
+        while current != Slot.none {
+            let slot = slots[Int(current)]
+            if slot.holder == holder && slot.rights.contains(.revoke) { return current }
+            current = slot.parent
+        }
+        return nil
+    }
+
     /// Kills `index` and everything derived from it; returns the dead slots' bindings. Iterative:
     /// derivation chains can be arbitrarily deep. Every dead slot's generation moves on, so all
     /// handles to it go stale at once.

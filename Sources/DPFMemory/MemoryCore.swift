@@ -196,16 +196,22 @@ public final class MemoryCore: Sendable {
 
     /// Revokes `target` and everything derived from it; every page bound with any of them is
     /// unbound. `authority` (held by `principal`, with `revoke`) must be `target` or an ancestor
-    /// of it; the kernel may revoke anything.
+    /// of it; without one, the nearest such capability `principal` holds on `target`'s chain is
+    /// used. The kernel may revoke anything.
     public func revoke(
         _ target: CapabilityHandle, authority: CapabilityHandle? = nil, by principal: Principal
     ) throws(MemoryError) {
         try state.withLock { (state: inout State) throws(MemoryError) in
             guard let victim = state.capabilities.resolve(target) else { throw .invalidCapability }
             if principal != .kernel {
-                let granting = try state.capabilities.check(
-                    authority ?? target, holder: principal, rights: .revoke)
-                guard state.capabilities.isAncestor(granting, of: victim) else { throw .wrongResource }
+                if let authority {
+                    let granting = try state.capabilities.check(authority, holder: principal, rights: .revoke)
+                    guard state.capabilities.isAncestor(granting, of: victim) else { throw .wrongResource }
+                } else if state.capabilities.revokingAncestor(of: victim, heldBy: principal) == nil {
+                    let slot = state.capabilities[victim]
+                    if slot.holder != principal { throw .notHolder(principal) }
+                    throw .insufficientRights(needed: .revoke, held: slot.rights)
+                }
             }
             state.revoke(victim, machine: machine)
         }

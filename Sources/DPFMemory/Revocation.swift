@@ -15,6 +15,12 @@ public struct Repossession: Hashable, Sendable {
     public let time: UInt64
     /// Pages of the app that were bound to the frame and are now unbound.
     public let pages: [UInt32]
+
+    public init(frame: UInt32, time: UInt64, pages: [UInt32]) {
+        self.frame = frame
+        self.time = time
+        self.pages = pages
+    }
 }
 
 /// What the core tells an app, in order, through its notification queue.
