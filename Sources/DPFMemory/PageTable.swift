@@ -5,6 +5,11 @@ public struct PageKey: Hashable, Comparable, Sendable {
     public let app: AppID
     public let page: UInt32
 
+    public init(app: AppID, page: UInt32) {
+        self.app = app
+        self.page = page
+    }
+
     public static func < (a: PageKey, b: PageKey) -> Bool { (a.app, a.page) < (b.app, b.page) }
 }
 
