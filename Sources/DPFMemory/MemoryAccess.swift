@@ -54,6 +54,23 @@ public struct MemoryAccess {
         return true
     }
 
+    /// Writes `bytes` at `offset` into the frame of a translation made earlier in this critical
+    /// section, if the frame's generation is still the translation's (the write path's check: a
+    /// frame unbound, freed or repossessed since is not written). A write that passed the check
+    /// finishes before the frame can change hands: the control plane waits for this section to end.
+    @discardableResult
+    @inline(__always)
+    public func write(_ bytes: UnsafeRawBufferPointer, into translation: Translation, offset: Int) -> Bool {
+        guard offset >= 0, bytes.count <= FrameArena.frameSize - offset, translation.rights.contains(.write),
+            Int(translation.frame) < arena.frameCount,
+            arena.generation(of: translation.frame) == translation.generation
+        else { return false }
+        if let source = bytes.baseAddress {
+            (arena.address(of: translation.frame) + offset).copyMemory(from: source, byteCount: bytes.count)
+        }
+        return true
+    }
+
     /// Writes `bytes` only if `page` still translates to the frame at `generation` (a queued write).
     func write(_ bytes: [UInt8], to app: AppID, page: UInt32, offset: Int, generation: UInt64) -> Bool {
         guard offset >= 0, bytes.count <= FrameArena.frameSize - offset,
