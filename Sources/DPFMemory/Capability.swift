@@ -10,7 +10,8 @@ public enum Resource: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .frames(let range):
-            range.count == 1 ? "frame \(range.lowerBound)" : "frames \(range.lowerBound)-\(range.upperBound - 1)"
+            range.count == 1
+                ? "frame \(range.lowerBound)" : "frames \(range.lowerBound)-\(range.upperBound - 1)"
         case .networkBinding(let app): "network binding of \(app)"
         case .filterGuard(let id): "filter guard \(id)"
         }

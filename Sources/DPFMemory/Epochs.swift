@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
 
 /// A packet worker: one thread at a time uses it to translate and write into app memory.
 public struct Worker: Hashable, Sendable {
@@ -52,7 +53,8 @@ final class EpochDomain: @unchecked Sendable {
     func enter(_ worker: Worker) {
         // Sequentially consistent: the store must be ordered before the generation loads that
         // follow it (a store-load order, which acquire/release alone does not give).
-        slots[worker.index].store(global.load(ordering: .sequentiallyConsistent), ordering: .sequentiallyConsistent)
+        slots[worker.index].store(
+            global.load(ordering: .sequentiallyConsistent), ordering: .sequentiallyConsistent)
     }
 
     @inline(__always)

@@ -1,10 +1,11 @@
+import Synchronization
+
 #if canImport(Glibc)
     import CMemoryFile
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
 
 /// The physical memory: `frameCount` page frames of 4 KiB in one memory file, mapped shared into
 /// the multiplexer, and one generation counter per frame.

@@ -38,7 +38,8 @@ public struct MemoryAccess {
             app: app.index, slotOf: page, tag: UInt64(page) &+ 1, packed: entry, generation: generation,
             force: false)
         let rights = PageTables.rights(entry)
-        return rights.isSuperset(of: access) ? Translation(frame: frame, rights: rights, generation: generation) : nil
+        return rights.isSuperset(of: access)
+            ? Translation(frame: frame, rights: rights, generation: generation) : nil
     }
 
     /// Writes `bytes` at `offset` into `page` of `app`; false when the page is not bound writable

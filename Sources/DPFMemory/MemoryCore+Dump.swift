@@ -28,10 +28,14 @@ extension MemoryCore {
                 var readers = Set<Principal>()
                 for index in state.capabilities.liveIndices {
                     let slot = state.capabilities[index]
-                    if slot.holder != owner && slot.resource.covers(frame: frame) { readers.insert(slot.holder) }
+                    if slot.holder != owner && slot.resource.covers(frame: frame) {
+                        readers.insert(slot.holder)
+                    }
                 }
                 if !readers.isEmpty {
-                    lines.append("  frame \(frame) (\(owner)): \(readers.sorted().map(\.description).joined(separator: ", "))")
+                    lines.append(
+                        "  frame \(frame) (\(owner)): \(readers.sorted().map(\.description).joined(separator: ", "))"
+                    )
                 }
             }
 
@@ -46,7 +50,9 @@ extension MemoryCore {
             lines.append("tlb:")
             for app in apps {
                 let statistics = machine.tlbs.statistics(of: app)
-                let entries = machine.tlbs.validEntries(of: app, arena: arena).map { "\($0.page)->\($0.frame)" }
+                let entries = machine.tlbs.validEntries(of: app, arena: arena).map {
+                    "\($0.page)->\($0.frame)"
+                }
                 lines.append(
                     "  \(app): \(statistics.hits) hits, \(statistics.misses) misses, entries [\(entries.joined(separator: ", "))]"
                 )
@@ -73,7 +79,8 @@ extension MemoryCore {
                 guard !vector.isEmpty else { continue }
                 let text = vector.map { record in
                     "frame \(record.frame) at t=\(record.time)"
-                        + (record.pages.isEmpty ? "" : " (pages \(record.pages.map(String.init).joined(separator: " ")))")
+                        + (record.pages.isEmpty
+                            ? "" : " (pages \(record.pages.map(String.init).joined(separator: " ")))")
                 }
                 lines.append("  \(app): \(text.joined(separator: ", "))")
             }

@@ -35,7 +35,8 @@ public final class MemoryCore: Sendable {
     let state: Mutex<State>
 
     public init(_ configuration: Configuration) throws(MemoryError) {
-        precondition(configuration.maxApps > 0 && configuration.pagesPerApp > 0 && configuration.maxWorkers > 0)
+        precondition(
+            configuration.maxApps > 0 && configuration.pagesPerApp > 0 && configuration.maxWorkers > 0)
         self.configuration = configuration
         arena = try FrameArena(frameCount: configuration.frames)
         machine = Machine(
@@ -57,7 +58,8 @@ public final class MemoryCore: Sendable {
     public func registerApp(guaranteedFrames: Int = 0) throws(MemoryError) -> AppID {
         try state.withLock { (state: inout State) throws(MemoryError) -> AppID in
             guard let index = state.apps.firstIndex(where: { $0 == nil }) else { throw .tooManyApps }
-            let guaranteed = state.apps.reduce(0) { $0 + ($1?.guaranteedFrames ?? 0) } + max(guaranteedFrames, 0)
+            let guaranteed =
+                state.apps.reduce(0) { $0 + ($1?.guaranteedFrames ?? 0) } + max(guaranteedFrames, 0)
             guard guaranteed <= state.frames.count else {
                 throw .guaranteeExceedsArena(requested: guaranteed, available: state.frames.count)
             }
@@ -137,7 +139,8 @@ public final class MemoryCore: Sendable {
                     }
                 }
             }
-            let root = state.capabilities.insert(resource: resource, rights: rights, holder: holder, parent: nil)
+            let root = state.capabilities.insert(
+                resource: resource, rights: rights, holder: holder, parent: nil)
             if case .frames(let range) = resource {
                 for frame in range { state.frames[frame].roots.append(root) }
             }
@@ -236,7 +239,8 @@ public final class MemoryCore: Sendable {
             state.bindingCapability[key] = index
             state.capabilities[index].bindings.append(key)
             state.frames[frame].bindings.append(key)
-            machine.pageTables.store(PageTables.pack(frame: frame, rights: bindable), app: app.index, page: page)
+            machine.pageTables.store(
+                PageTables.pack(frame: frame, rights: bindable), app: app.index, page: page)
         }
     }
 
@@ -302,7 +306,8 @@ public final class MemoryCore: Sendable {
             let frame = PageTables.frame(entry)
             state.frames[frame].queued.append(
                 QueuedWrite(
-                    app: app, page: page, generation: arena.generation(of: frame), offset: offset, bytes: bytes))
+                    app: app, page: page, generation: arena.generation(of: frame), offset: offset,
+                    bytes: bytes))
         }
     }
 
@@ -320,7 +325,8 @@ public final class MemoryCore: Sendable {
         return withCriticalSection(worker) { access in
             var delivered = 0
             for write in writes
-            where access.write(write.bytes, to: write.app, page: write.page, offset: write.offset,
+            where access.write(
+                write.bytes, to: write.app, page: write.page, offset: write.offset,
                 generation: write.generation)
             {
                 delivered += 1
@@ -382,7 +388,8 @@ struct State {
             let owns = range.allSatisfy { frames[$0].owner == holder }
             guard owns || Rights.read.isSuperset(of: rights) else { throw .writeSharingForbidden }
         }
-        let child = capabilities.insert(resource: source.resource, rights: rights, holder: holder, parent: parent)
+        let child = capabilities.insert(
+            resource: source.resource, rights: rights, holder: holder, parent: parent)
         return capabilities.handle(child)
     }
 

@@ -39,7 +39,8 @@ extension MemoryCore {
     public func requestRevocation(from app: AppID, count: Int, deadline: UInt64) throws(MemoryError) {
         try state.withLock { (state: inout State) throws(MemoryError) in
             _ = try state.record(app)
-            let request = RevocationRequest(count: max(count, 0), remaining: max(count, 0), deadline: deadline)
+            let request = RevocationRequest(
+                count: max(count, 0), remaining: max(count, 0), deadline: deadline)
             state.apps[Int(app.index)]!.pending = request
             state.apps[Int(app.index)]!.notifications.append(
                 .revocationRequested(count: request.count, deadline: deadline))
@@ -102,7 +103,8 @@ extension MemoryCore {
                 let allowance = max(0, owned.count - record.guaranteedFrames)
                 let unbound = owned.filter { state.frames[$0].bindings.isEmpty }
                 let bound = owned.filter { !state.frames[$0].bindings.isEmpty }
-                let victims = Array((unbound.reversed() + bound.reversed()).prefix(min(request.remaining, allowance)))
+                let victims = Array(
+                    (unbound.reversed() + bound.reversed()).prefix(min(request.remaining, allowance)))
                 var pages: [UInt32: [UInt32]] = [:]
                 for frame in victims {
                     pages[frame] = state.frames[frame].bindings.filter { $0.app == app }.map(\.page).sorted()

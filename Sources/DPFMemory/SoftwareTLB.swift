@@ -80,7 +80,8 @@ final class SoftwareTLBs: @unchecked Sendable {
     /// Writes an entry if no one else is writing it (a fill that loses the race is just skipped);
     /// `force` waits instead (the control plane's flush must not be skipped).
     @inline(__always)
-    func write(app: UInt32, slotOf page: UInt32, tag: UInt64, packed: UInt64, generation: UInt64, force: Bool) {
+    func write(app: UInt32, slotOf page: UInt32, tag: UInt64, packed: UInt64, generation: UInt64, force: Bool)
+    {
         let base = SoftwareTLBs.entry(app: app, page: page)
         var sequence = words[base].load(ordering: .relaxed)
         while true {

@@ -96,7 +96,9 @@ import Testing
         #expect(!core.tlbEntries(of: owner).contains { $0.page == 0 })
 
         try core.revoke(shared, by: .app(owner))
-        core.withCriticalSection(worker) { access in #expect(access.translate(reader, page: 2, for: .read) == nil) }
+        core.withCriticalSection(worker) { access in
+            #expect(access.translate(reader, page: 2, for: .read) == nil)
+        }
         #expect(core.tlbEntries(of: reader).isEmpty)
 
         warm()

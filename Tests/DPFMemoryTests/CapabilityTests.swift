@@ -23,16 +23,19 @@ import Testing
         var random = SystemRandomNumberGenerator()
         for _ in 0..<1_000 {
             let forged = CapabilityHandle(
-                slot: UInt32.random(in: 0..<4, using: &random), generation: UInt32.random(in: 0..<2, using: &random),
+                slot: UInt32.random(in: 0..<4, using: &random),
+                generation: UInt32.random(in: 0..<2, using: &random),
                 tag: random.next())
             #expect(!core.check(forged, rights: [], by: .app(app)))
         }
         for bit in 0..<64 {
-            let altered = CapabilityHandle(slot: real.slot, generation: real.generation, tag: real.tag ^ (1 << bit))
+            let altered = CapabilityHandle(
+                slot: real.slot, generation: real.generation, tag: real.tag ^ (1 << bit))
             #expect(!core.check(altered, rights: [], by: .app(app)))
         }
         for bit in 0..<32 {
-            let slot = CapabilityHandle(slot: real.slot ^ (1 << bit), generation: real.generation, tag: real.tag)
+            let slot = CapabilityHandle(
+                slot: real.slot ^ (1 << bit), generation: real.generation, tag: real.tag)
             let generation = CapabilityHandle(
                 slot: real.slot, generation: real.generation ^ (1 << bit), tag: real.tag)
             #expect(!core.check(slot, rights: [], by: .app(app)))
@@ -163,7 +166,9 @@ import Testing
         let range = try core.mint(.frames(0..<3), rights: [.read, .write], for: .app(app), by: .kernel)
         try core.bind(app, page: 0, to: 0, rights: .write, using: range)
         try core.bind(app, page: 2, to: 2, rights: .read, using: range)
-        #expect(throws: MemoryError.wrongResource) { try core.bind(app, page: 3, to: 3, rights: .read, using: range) }
+        #expect(throws: MemoryError.wrongResource) {
+            try core.bind(app, page: 3, to: 3, rights: .read, using: range)
+        }
         try core.free(1, by: .app(app))
         #expect(!core.check(range, rights: [], by: .app(app)))
         #expect(core.pageTable(of: app).mappings.isEmpty)

@@ -19,7 +19,8 @@ import Testing
     static let pages: UInt32 = 8
 
     @Test func noWriteLandsInAFrameThatChangedOwner() throws {
-        let core = try MemoryCore(MemoryCore.Configuration(frames: 24, maxApps: 3, pagesPerApp: Int(Self.pages), maxWorkers: 2))
+        let core = try MemoryCore(
+            MemoryCore.Configuration(frames: 24, maxApps: 3, pagesPerApp: Int(Self.pages), maxWorkers: 2))
         let writers = [try core.registerApp(guaranteedFrames: 1), try core.registerApp(guaranteedFrames: 1)]
         let reader = try core.registerApp()
         let workers = [try core.registerWorker(), try core.registerWorker()]
@@ -52,7 +53,8 @@ import Testing
                             let word = UInt64(app.index + 1) << 56 | translation.generation
                             for index in block.indices { block[index] = word }
                             let offset = (round % 2) * 2048
-                            if block.withUnsafeBytes({ access.write($0, into: translation, offset: offset) }) {
+                            if block.withUnsafeBytes({ access.write($0, into: translation, offset: offset) })
+                            {
                                 written += 1
                             }
                         }
@@ -77,8 +79,11 @@ import Testing
                 allocatedAt[grant.frame] = core.arena.generation(of: grant.frame)
                 grants[grant.frame] = grant
                 let page = UInt32.random(in: 0..<Self.pages, using: &random)
-                _ = try? core.bind(app, page: page, to: grant.frame, rights: [.read, .write], using: grant.capability)
-                if random.chance(0.3), let share = try? core.share(grant.capability, with: reader, by: .app(app)) {
+                _ = try? core.bind(
+                    app, page: page, to: grant.frame, rights: [.read, .write], using: grant.capability)
+                if random.chance(0.3),
+                    let share = try? core.share(grant.capability, with: reader, by: .app(app))
+                {
                     _ = try? core.bind(reader, page: page, to: grant.frame, rights: .read, using: share)
                 }
             case 2:
@@ -96,7 +101,8 @@ import Testing
                     try core.revoke(child, by: .app(app))
                 }
             default:
-                try core.requestRevocation(from: app, count: Int.random(in: 1...4, using: &random), deadline: now)
+                try core.requestRevocation(
+                    from: app, count: Int.random(in: 1...4, using: &random), deadline: now)
                 now += 1
                 repossessed += core.expireDeadlines(now: now).values.reduce(0) { $0 + $1.count }
             }
@@ -114,10 +120,13 @@ import Testing
                 guard word != 0 else { continue }
                 let writer = AppID(UInt32(word >> 56) - 1)
                 let generation = word & 0x00FF_FFFF_FFFF_FFFF
-                #expect(owner == .app(writer), "frame \(frame) owned by \(String(describing: owner)) holds \(writer)'s write")
+                #expect(
+                    owner == .app(writer),
+                    "frame \(frame) owned by \(String(describing: owner)) holds \(writer)'s write")
                 #expect(
                     generation >= allocatedAt[frame] ?? 0,
-                    "frame \(frame) holds a write from generation \(generation), before it was allocated at \(allocatedAt[frame] ?? 0)")
+                    "frame \(frame) holds a write from generation \(generation), before it was allocated at \(allocatedAt[frame] ?? 0)"
+                )
             }
         }
     }
@@ -127,7 +136,8 @@ import Testing
     /// so the write is zeroed with the frame, and a later write through the old translation is
     /// refused by the generation check.
     @Test func freeingWaitsForWorkersInsideTheirCriticalSections() throws {
-        let core = try MemoryCore(MemoryCore.Configuration(frames: 2, maxApps: 1, pagesPerApp: 1, maxWorkers: 1))
+        let core = try MemoryCore(
+            MemoryCore.Configuration(frames: 2, maxApps: 1, pagesPerApp: 1, maxWorkers: 1))
         let app = try core.registerApp()
         let worker = try core.registerWorker()
         let grant = try core.allocate(for: .app(app))
@@ -139,7 +149,9 @@ import Testing
         spawn(group) {
             let outcome = core.withCriticalSection(worker) { access -> Int in
                 guard let translation = access.translate(app, page: 0, for: .write) else { return 0 }
-                let before = withUnsafeBytes(of: UInt64.max) { access.write($0, into: translation, offset: 0) }
+                let before = withUnsafeBytes(of: UInt64.max) {
+                    access.write($0, into: translation, offset: 0)
+                }
                 entered.signal()
                 proceed.wait()
                 // The frame is being freed: its generation moved on, so the write path refuses.

@@ -28,7 +28,9 @@ import Testing
             try core.free(0, by: .app(other))
         }
         try core.free(0, by: .app(app))
-        #expect(throws: MemoryError.notOwner(frame: 0, principal: .app(app))) { try core.free(0, by: .app(app)) }
+        #expect(throws: MemoryError.notOwner(frame: 0, principal: .app(app))) {
+            try core.free(0, by: .app(app))
+        }
         _ = try core.allocate(for: .app(app))
         _ = try core.allocate(for: .app(app))
         #expect(throws: MemoryError.noFreeFrames) { try core.allocate(for: .app(app)) }

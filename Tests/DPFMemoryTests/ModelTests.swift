@@ -75,7 +75,8 @@ import Testing
             var cancelledNow: [AppID: Int] = [:]
             for frame in frames {
                 for (key, binding) in bindings where binding.frame == frame { breakBinding(key) }
-                for index in capabilities.indices where capabilities[index].live && capabilities[index].frame == frame {
+                for index in capabilities.indices
+                where capabilities[index].live && capabilities[index].frame == frame {
                     kill(index)
                 }
                 for write in queued where write.frame == frame { cancelledNow[write.app, default: 0] += 1 }
@@ -118,15 +119,19 @@ import Testing
             case 0, 1:  // allocate, a specific frame or any
                 let owner = random.chance(0.85) ? Principal.app(random.pick(apps)) : .kernel
                 let specific: UInt32? =
-                    random.chance(0.3) ? UInt32.random(in: 0...UInt32(ModelTests.frameCount), using: &random) : nil
+                    random.chance(0.3)
+                    ? UInt32.random(in: 0...UInt32(ModelTests.frameCount), using: &random) : nil
                 let expected: UInt32? =
-                    specific.map { Int($0) < ModelTests.frameCount && model.owners[Int($0)] == nil ? $0 : nil }
+                    specific.map {
+                        Int($0) < ModelTests.frameCount && model.owners[Int($0)] == nil ? $0 : nil
+                    }
                     ?? (0..<UInt32(ModelTests.frameCount)).first { model.owners[Int($0)] == nil }
                 let grant = try? core.allocate(for: owner, frame: specific)
                 #expect(grant?.frame == expected, "\(context)")
                 if let grant {
                     exercised["allocate", default: 0] += 1
-                    #expect(core.arena.contents(of: grant.frame).allSatisfy { $0 == 0 }, "\(context): not zero")
+                    #expect(
+                        core.arena.contents(of: grant.frame).allSatisfy { $0 == 0 }, "\(context): not zero")
                     model.owners[Int(grant.frame)] = owner
                     model.capabilities.append(
                         ModelCapability(
@@ -167,20 +172,25 @@ import Testing
                     exercised[operation == 3 ? "derive" : "delegate", default: 0] += 1
                     model.capabilities.append(
                         ModelCapability(
-                            handle: handle, frame: source.frame, rights: rights, holder: target, parent: index))
+                            handle: handle, frame: source.frame, rights: rights, holder: target, parent: index
+                        ))
                 }
             case 5, 6:  // bind
                 guard let index = pickCapability() else { continue }
                 let capability = model.capabilities[index]
-                let app = random.chance(0.9) ? (capability.holder.app ?? random.pick(apps)) : random.pick(apps)
+                let app =
+                    random.chance(0.9) ? (capability.holder.app ?? random.pick(apps)) : random.pick(apps)
                 let page = UInt32.random(in: 0..<ModelTests.pages, using: &random)
                 let rights = random.pick([Rights.read, .write, [.read, .write]])
                 let frame =
                     capability.frame ?? UInt32.random(in: 0..<UInt32(ModelTests.frameCount), using: &random)
                 let allowed =
                     capability.live && capability.frame != nil && capability.holder == .app(app)
-                    && capability.rights.isSuperset(of: rights) && model.bindings[PageKey(app: app, page: page)] == nil
-                let done = (try? core.bind(app, page: page, to: frame, rights: rights, using: capability.handle)) != nil
+                    && capability.rights.isSuperset(of: rights)
+                    && model.bindings[PageKey(app: app, page: page)] == nil
+                let done =
+                    (try? core.bind(app, page: page, to: frame, rights: rights, using: capability.handle))
+                    != nil
                 #expect(done == allowed, "\(context)")
                 if done {
                     exercised["bind", default: 0] += 1
@@ -188,21 +198,25 @@ import Testing
                         frame: frame, rights: rights, capability: index)
                 }
             case 7:  // unbind
-                let key = PageKey(app: random.pick(apps), page: UInt32.random(in: 0..<ModelTests.pages, using: &random))
+                let key = PageKey(
+                    app: random.pick(apps), page: UInt32.random(in: 0..<ModelTests.pages, using: &random))
                 let done = (try? core.unbind(key.app, page: key.page)) != nil
                 #expect(done == (model.bindings[key] != nil), "\(context)")
                 if done { exercised["unbind", default: 0] += 1 }
                 model.breakBinding(key)
             case 8:  // revoke
                 guard let index = pickCapability() else { continue }
-                let principal = random.chance(0.8) ? model.capabilities[index].holder : random.pick(principals)
+                let principal =
+                    random.chance(0.8) ? model.capabilities[index].holder : random.pick(principals)
                 var allowed = model.capabilities[index].live
                 if principal != .kernel {
                     var current: Int? = index
                     var found = false
                     while let value = current {
                         let capability = model.capabilities[value]
-                        if capability.holder == principal && capability.rights.contains(.revoke) { found = true }
+                        if capability.holder == principal && capability.rights.contains(.revoke) {
+                            found = true
+                        }
                         current = capability.parent
                     }
                     allowed = allowed && found
@@ -214,10 +228,13 @@ import Testing
                     model.kill(index)
                 }
             case 9:  // worker stores through the TLB
-                let key = PageKey(app: random.pick(apps), page: UInt32.random(in: 0..<ModelTests.pages, using: &random))
+                let key = PageKey(
+                    app: random.pick(apps), page: UInt32.random(in: 0..<ModelTests.pages, using: &random))
                 let offset = 8 * Int.random(in: 0..<4, using: &random)
                 let word = random.next() | 1
-                let stored = core.withCriticalSection(worker) { $0.store(word, to: key.app, page: key.page, offset: offset) }
+                let stored = core.withCriticalSection(worker) {
+                    $0.store(word, to: key.app, page: key.page, offset: offset)
+                }
                 let binding = model.bindings[key]
                 #expect(stored == (binding?.rights.contains(.write) ?? false), "\(context)")
                 if stored { exercised["store", default: 0] += 1 }
@@ -228,13 +245,17 @@ import Testing
                 let deadline = now + UInt64.random(in: 0...5, using: &random)
                 try core.requestRevocation(from: app, count: count, deadline: deadline)
                 model.pending[app] = (count, deadline)
-                model.notifications[app, default: []].append(.revocationRequested(count: count, deadline: deadline))
+                model.notifications[app, default: []].append(
+                    .revocationRequested(count: count, deadline: deadline))
             case 11:  // give back
                 let app = random.pick(apps)
                 let owned = model.owned(by: .app(app))
                 var chosen = owned.filter { _ in random.chance(0.4) }
-                if random.chance(0.1) { chosen.append(UInt32.random(in: 0..<UInt32(ModelTests.frameCount), using: &random)) }
-                let allowed = model.pending[app] != nil && chosen.allSatisfy { model.owners[Int($0)] == .app(app) }
+                if random.chance(0.1) {
+                    chosen.append(UInt32.random(in: 0..<UInt32(ModelTests.frameCount), using: &random))
+                }
+                let allowed =
+                    model.pending[app] != nil && chosen.allSatisfy { model.owners[Int($0)] == .app(app) }
                 let done = (try? core.giveBack(chosen, from: app)) != nil
                 #expect(done == allowed, "\(context)")
                 if done {
@@ -255,7 +276,8 @@ import Testing
                     let allowance = max(0, owned.count - ModelTests.guarantees[index])
                     let victims = Array(order.prefix(min(request.remaining, allowance))).sorted()
                     let pages = victims.map { frame in
-                        model.bindings.filter { $0.key.app == app && $0.value.frame == frame }.map(\.key.page).sorted()
+                        model.bindings.filter { $0.key.app == app && $0.value.frame == frame }.map(\.key.page)
+                            .sorted()
                     }
                     let cancelled = model.reclaim(victims)
                     model.vectors[app, default: []] += zip(victims, pages).map {
@@ -273,7 +295,8 @@ import Testing
                 #expect(core.expireDeadlines(now: now) == expected, "\(context)")
             case 13:  // forged, altered and stale handles
                 let forged = CapabilityHandle(
-                    slot: UInt32.random(in: 0..<64, using: &random), generation: UInt32.random(in: 0..<4, using: &random),
+                    slot: UInt32.random(in: 0..<64, using: &random),
+                    generation: UInt32.random(in: 0..<4, using: &random),
                     tag: random.next())
                 #expect(!core.check(forged, rights: [], by: .kernel), "\(context): forged")
                 guard let index = pickCapability() else { continue }
@@ -281,29 +304,38 @@ import Testing
                 let bit = Int.random(in: 0..<128, using: &random)
                 let altered =
                     bit < 64
-                    ? CapabilityHandle(slot: real.handle.slot, generation: real.handle.generation, tag: real.handle.tag ^ (1 << bit))
+                    ? CapabilityHandle(
+                        slot: real.handle.slot, generation: real.handle.generation,
+                        tag: real.handle.tag ^ (1 << bit))
                     : bit < 96
                         ? CapabilityHandle(
-                            slot: real.handle.slot, generation: real.handle.generation ^ (1 << (bit - 64)), tag: real.handle.tag)
+                            slot: real.handle.slot, generation: real.handle.generation ^ (1 << (bit - 64)),
+                            tag: real.handle.tag)
                         : CapabilityHandle(
-                            slot: real.handle.slot ^ (1 << (bit - 96)), generation: real.handle.generation, tag: real.handle.tag)
+                            slot: real.handle.slot ^ (1 << (bit - 96)), generation: real.handle.generation,
+                            tag: real.handle.tag)
                 #expect(!core.check(altered, rights: [], by: .kernel), "\(context): altered")
                 let app = random.pick(apps)
                 #expect(
                     (try? core.bind(app, page: 0, to: 0, rights: .read, using: altered)) == nil, "\(context)")
                 #expect(core.check(real.handle, rights: [], by: .kernel) == real.live, "\(context): stale")
             case 14:  // queue a write
-                let key = PageKey(app: random.pick(apps), page: UInt32.random(in: 0..<ModelTests.pages, using: &random))
+                let key = PageKey(
+                    app: random.pick(apps), page: UInt32.random(in: 0..<ModelTests.pages, using: &random))
                 let done = (try? core.queueWrite([0xFF], to: key.app, page: key.page, offset: 100)) != nil
                 let binding = model.bindings[key]
                 #expect(done == (binding?.rights.contains(.write) ?? false), "\(context)")
                 if done, let binding {
                     model.queued.append(
-                        Queued(app: key.app, page: key.page, frame: binding.frame, generation: model.generations[Int(binding.frame)]))
+                        Queued(
+                            app: key.app, page: key.page, frame: binding.frame,
+                            generation: model.generations[Int(binding.frame)]))
                 }
             default:  // deliver queued writes
                 let deliverable = model.queued.filter { write in
-                    guard let binding = model.bindings[PageKey(app: write.app, page: write.page)] else { return false }
+                    guard let binding = model.bindings[PageKey(app: write.app, page: write.page)] else {
+                        return false
+                    }
                     return binding.frame == write.frame && binding.rights.contains(.write)
                         && model.generations[Int(write.frame)] == write.generation
                 }
@@ -313,16 +345,22 @@ import Testing
                 #expect(result.delivered == deliverable.count, "\(context)")
                 #expect(result.dropped == model.queued.count - deliverable.count, "\(context)")
                 model.queued = []
-                for write in deliverable { model.words[Int(write.frame)][96] = (model.words[Int(write.frame)][96] ?? 0) | (0xFF << 32) }
+                for write in deliverable {
+                    model.words[Int(write.frame)][96] =
+                        (model.words[Int(write.frame)][96] ?? 0) | (0xFF << 32)
+                }
             }
             try checkInvariants(core: core, model: model, apps: apps, worker: worker, context: context)
         }
         for kind in [
-            "allocate", "free", "derive", "delegate", "bind", "revoke", "store", "give back", "repossessed frames",
+            "allocate", "free", "derive", "delegate", "bind", "revoke", "store", "give back",
+            "repossessed frames",
             "delivered", "dropped", "unbind",
         ] {
             let least = kind == "delivered" || kind == "dropped" ? 1 : 5
-            #expect(exercised[kind, default: 0] >= least, "seed \(seed): \(kind) only \(exercised[kind, default: 0]) times")
+            #expect(
+                exercised[kind, default: 0] >= least,
+                "seed \(seed): \(kind) only \(exercised[kind, default: 0]) times")
         }
         for app in apps {
             #expect(core.takeNotifications(of: app) == model.notifications[app, default: []])
@@ -345,15 +383,21 @@ import Testing
                 .sorted { $0.page < $1.page }
             #expect(core.pageTable(of: app).mappings == expected, "\(context): page table of \(app)")
             for entry in core.tlbEntries(of: app) {
-                #expect(model.bindings[PageKey(app: app, page: entry.page)]?.frame == entry.frame, "\(context): stale TLB")
+                #expect(
+                    model.bindings[PageKey(app: app, page: entry.page)]?.frame == entry.frame,
+                    "\(context): stale TLB")
             }
             core.withCriticalSection(worker) { access in
                 for page in 0..<ModelTests.pages {
                     let binding = model.bindings[PageKey(app: app, page: page)]
                     let read = access.translate(app, page: page, for: .read)
                     let write = access.translate(app, page: page, for: .write)
-                    #expect(read?.frame == (binding?.rights.contains(.read) == true ? binding?.frame : nil), "\(context)")
-                    #expect(write?.frame == (binding?.rights.contains(.write) == true ? binding?.frame : nil), "\(context)")
+                    #expect(
+                        read?.frame == (binding?.rights.contains(.read) == true ? binding?.frame : nil),
+                        "\(context)")
+                    #expect(
+                        write?.frame == (binding?.rights.contains(.write) == true ? binding?.frame : nil),
+                        "\(context)")
                     if let binding, binding.rights.contains(.read) {
                         for offset in [0, 8, 16, 24, 96] {
                             #expect(
@@ -370,7 +414,9 @@ import Testing
         }
         // Capabilities are live exactly when the model says.
         for capability in model.capabilities.suffix(48) {
-            #expect(core.check(capability.handle, rights: [], by: .kernel) == capability.live, "\(context): capability")
+            #expect(
+                core.check(capability.handle, rights: [], by: .kernel) == capability.live,
+                "\(context): capability")
         }
     }
 }

@@ -10,7 +10,9 @@ import Testing
         try core.requestRevocation(from: app, count: 2, deadline: 10)
         #expect(core.takeNotifications(of: app) == [.revocationRequested(count: 2, deadline: 10)])
         #expect(core.pendingRevocation(of: app)?.remaining == 2)
-        #expect(throws: MemoryError.notOwner(frame: 5, principal: .app(app))) { try core.giveBack([1, 5], from: app) }
+        #expect(throws: MemoryError.notOwner(frame: 5, principal: .app(app))) {
+            try core.giveBack([1, 5], from: app)
+        }
         #expect(core.frames(ownedBy: .app(app)) == [0, 1, 2, 3])
         try core.giveBack([1], from: app)
         #expect(core.pendingRevocation(of: app)?.remaining == 1)
@@ -51,7 +53,8 @@ import Testing
         #expect(core.repossessionVector(of: app).map(\.frame) == [1, 3, 4])
         #expect(
             core.takeNotifications(of: app) == [
-                .revocationRequested(count: 5, deadline: 100), .repossessed(frames: [1, 3, 4], time: 100, cancelledWrites: 0),
+                .revocationRequested(count: 5, deadline: 100),
+                .repossessed(frames: [1, 3, 4], time: 100, cancelledWrites: 0),
             ])
         // A second round takes bound frames, breaking every binding and cancelling queued writes.
         try core.requestRevocation(from: app, count: 1, deadline: 200)
@@ -95,7 +98,8 @@ import Testing
         try core.requestRevocation(from: app, count: 1, deadline: 5)
         #expect(core.expireDeadlines(now: 7) == [app: [grant.frame]])
         #expect(core.cancelledWrites(of: app) == 2)
-        #expect(core.takeNotifications(of: app).last == .repossessed(frames: [0], time: 7, cancelledWrites: 2))
+        #expect(
+            core.takeNotifications(of: app).last == .repossessed(frames: [0], time: 7, cancelledWrites: 2))
         #expect(core.repossessionVector(of: app) == [Repossession(frame: 0, time: 7, pages: [3])])
         #expect(core.pageTable(of: app).mappings.isEmpty)
         #expect(core.pageTable(of: reader).mappings.isEmpty)
@@ -107,7 +111,8 @@ import Testing
     }
 
     @Test func dumpMatchesGolden() throws {
-        let core = try MemoryCore(MemoryCore.Configuration(frames: 12, maxApps: 3, pagesPerApp: 16, maxWorkers: 2))
+        let core = try MemoryCore(
+            MemoryCore.Configuration(frames: 12, maxApps: 3, pagesPerApp: 16, maxWorkers: 2))
         let web = try core.registerApp(guaranteedFrames: 1)
         let dns = try core.registerApp(guaranteedFrames: 1)
         let worker = try core.registerWorker()
@@ -116,7 +121,8 @@ import Testing
         for _ in 0..<4 { webFrames.append(try core.allocate(for: .app(web))) }
         let dnsFrame = try core.allocate(for: .app(dns), frame: 9)
         _ = try core.allocate(for: .app(dns), frame: 10)
-        try core.bind(web, page: 0, to: webFrames[0].frame, rights: [.read, .write], using: webFrames[0].capability)
+        try core.bind(
+            web, page: 0, to: webFrames[0].frame, rights: [.read, .write], using: webFrames[0].capability)
         try core.bind(web, page: 1, to: webFrames[1].frame, rights: .read, using: webFrames[1].capability)
         let shared = try core.share(webFrames[0].capability, with: dns, by: .app(web))
         try core.bind(dns, page: 7, to: webFrames[0].frame, rights: .read, using: shared)

@@ -8,9 +8,11 @@ import DPFMemory
 /// cancelled, the frames zeroed).
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .mallocCountTotal, .instructions], maxDuration: .seconds(3), maxIterations: 10_000)
+        metrics: [.wallClock, .mallocCountTotal, .instructions], maxDuration: .seconds(3),
+        maxIterations: 10_000)
 
-    let core = try! MemoryCore(MemoryCore.Configuration(frames: 64, maxApps: 2, pagesPerApp: 64, maxWorkers: 1))
+    let core = try! MemoryCore(
+        MemoryCore.Configuration(frames: 64, maxApps: 2, pagesPerApp: 64, maxWorkers: 1))
     let app = try! core.registerApp()
     let worker = try! core.registerWorker()
     var handles: [CapabilityHandle] = []
@@ -46,7 +48,8 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             let stored = core.withCriticalSection(worker) { access in
                 var stored = 0
-                for index in 0..<UInt32(1_000) where access.store(UInt64(index), to: app, page: index & 7, offset: 64) {
+                for index in 0..<UInt32(1_000)
+                where access.store(UInt64(index), to: app, page: index & 7, offset: 64) {
                     stored += 1
                 }
                 return stored
@@ -59,7 +62,9 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Capability check, 1,000 per iteration") { benchmark in
         for _ in benchmark.scaledIterations {
             var granted = 0
-            for _ in 0..<1_000 where core.check(handle, rights: [.read, .write], by: .app(app)) { granted += 1 }
+            for _ in 0..<1_000 where core.check(handle, rights: [.read, .write], by: .app(app)) {
+                granted += 1
+            }
             blackHole(granted)
         }
     }
@@ -68,15 +73,18 @@ let benchmarks: @Sendable () -> Void = {
     // write queued on some), asks for them back, and measures only the forced repossession.
     Benchmark(
         "Repossess 1,000 frames",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxDuration: .seconds(5), maxIterations: 200)
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal], maxDuration: .seconds(5), maxIterations: 200)
     ) { benchmark in
-        let big = try! MemoryCore(MemoryCore.Configuration(frames: 1_024, maxApps: 2, pagesPerApp: 512, maxWorkers: 2))
+        let big = try! MemoryCore(
+            MemoryCore.Configuration(frames: 1_024, maxApps: 2, pagesPerApp: 512, maxWorkers: 2))
         let victim = try! big.registerApp(guaranteedFrames: 24)
         let bigWorker = try! big.registerWorker()
         for index in 0..<UInt32(1_024) {
             let grant = try! big.allocate(for: .app(victim))
             if index < 512 {
-                try! big.bind(victim, page: index, to: grant.frame, rights: [.read, .write], using: grant.capability)
+                try! big.bind(
+                    victim, page: index, to: grant.frame, rights: [.read, .write], using: grant.capability)
                 if index % 8 == 0 { try! big.queueWrite([1, 2, 3, 4], to: victim, page: index, offset: 0) }
             }
         }
