@@ -90,7 +90,8 @@ extension MemoryCore {
     /// before its bound ones, the highest-numbered first within each group (an app that keeps
     /// using a few low frames loses the idle ones first). Bindings are broken, TLB entries
     /// flushed, queued writes cancelled, the frames zeroed and freed, the repossession vector
-    /// extended and the app notified. Returns the frames taken per app.
+    /// extended and the app notified. The request ends at its deadline either way (an app at its
+    /// minimum is notified of an empty repossession). Returns the frames taken per app.
     @discardableResult
     public func expireDeadlines(now: UInt64) -> [AppID: [UInt32]] {
         state.withLock { state in
