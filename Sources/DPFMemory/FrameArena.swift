@@ -70,9 +70,10 @@ public final class FrameArena: @unchecked Sendable {
 
     /// The frame's generation now.
     @inline(__always)
-    public func generation(of frame: UInt32) -> UInt64 {
-        generations[Int(frame)].load(ordering: .sequentiallyConsistent)
-    }
+    public func generation(of frame: UInt32) -> UInt64 { view.generation(of: frame) }
+
+    /// The memory and generations as plain pointers: what workers use, with no reference counting.
+    var view: FrameWords { FrameWords(base: base, generations: generations, frameCount: frameCount) }
 
     /// Moves the frame's generation on: every TLB entry filled under the old one stops hitting,
     /// and a write that checks after this sees the change.
@@ -80,9 +81,33 @@ public final class FrameArena: @unchecked Sendable {
         generations[Int(frame)].wrappingAdd(1, ordering: .sequentiallyConsistent)
     }
 
-    /// Zeroes the frame. The caller has made sure no writer can still be inside it.
-    func zero(_ frame: UInt32) {
-        memset(address(of: frame), 0, FrameArena.frameSize)
+    /// Zeroes the frames. The caller has made sure no writer can still be inside them. A run of
+    /// at least `punchThreshold` adjacent frames is given back to the kernel instead (a hole
+    /// punched in the memory file reads as zeros and costs no page faults for frames never
+    /// touched); shorter runs are cleared in place.
+    func zero(_ frames: [UInt32]) {
+        var index = 0
+        let sorted = frames.sorted()
+        while index < sorted.count {
+            var end = index + 1
+            while end < sorted.count && sorted[end] == sorted[end - 1] + 1 { end += 1 }
+            let first = sorted[index]
+            let count = end - index
+            if count < FrameArena.punchThreshold || !punch(from: first, count: count) {
+                memset(address(of: first), 0, count * FrameArena.frameSize)
+            }
+            index = end
+        }
+    }
+
+    static let punchThreshold = 16
+
+    private func punch(from frame: UInt32, count: Int) -> Bool {
+        #if os(Linux)
+            return dpf_memory_file_punch(fileDescriptor, offset(of: frame), count * FrameArena.frameSize) == 0
+        #else
+            return false
+        #endif
     }
 
     /// A copy of the frame's bytes (for tests and debugging; racy against concurrent writers).
@@ -90,4 +115,19 @@ public final class FrameArena: @unchecked Sendable {
         precondition(Int(frame) < frameCount, "frame out of range")
         return Array(UnsafeRawBufferPointer(start: address(of: frame), count: FrameArena.frameSize))
     }
+}
+
+/// The arena's memory and generations as plain pointers (see `FrameArena`).
+struct FrameWords {
+    let base: UnsafeMutableRawPointer
+    let generations: UnsafeMutablePointer<Atomic<UInt64>>
+    let frameCount: Int
+
+    @inline(__always)
+    func generation(of frame: UInt32) -> UInt64 {
+        generations[Int(frame)].load(ordering: .sequentiallyConsistent)
+    }
+
+    @inline(__always)
+    func address(of frame: UInt32) -> UnsafeMutableRawPointer { base + Int(frame) * FrameArena.frameSize }
 }

@@ -2,15 +2,18 @@
 /// every translation goes through the app's software TLB, every write checks the frame's
 /// generation. Lock-free and allocation-free; do not let it escape the section.
 public struct MemoryAccess {
-    unowned(unsafe) let arena: FrameArena
-    unowned(unsafe) let pageTables: PageTables
-    unowned(unsafe) let tlbs: SoftwareTLBs
+    // Plain pointers, not the owning objects: no reference counting on the hot path. The core
+    // outlives every critical section, so they stay valid.
+    let arena: FrameWords
+    let pageTables: PageEntries
+    let tlbs: TLBView
+    let apps: Int
     public let worker: Worker
 
     /// The frame behind `page` of `app` if it is bound with at least `access`, else nil.
     @inline(__always)
     public func translate(_ app: AppID, page: UInt32, for access: Rights) -> Translation? {
-        guard Int(app.index) < tlbs.apps, Int(page) < pageTables.pagesPerApp else { return nil }
+        guard Int(app.index) < apps, Int(page) < pageTables.pagesPerApp else { return nil }
         if let (packed, generation) = tlbs.lookup(app: app.index, page: page) {
             let frame = PageTables.frame(packed)
             if arena.generation(of: frame) == generation {

@@ -285,7 +285,8 @@ public final class MemoryCore: Sendable {
         defer { machine.epochs.exit(worker) }
         return try body(
             MemoryAccess(
-                arena: machine.arena, pageTables: machine.pageTables, tlbs: machine.tlbs, worker: worker))
+                arena: machine.arena.view, pageTables: machine.pageTables.entryView, tlbs: machine.tlbs.view,
+                apps: machine.tlbs.apps, worker: worker))
     }
 
     // MARK: Queued writes
@@ -439,10 +440,8 @@ struct State {
         for frame in victims { victimBits[Int(frame)] = true }
         machine.tlbs.flush { victimBits[Int($0)] }
         machine.epochs.synchronize()
-        for frame in victims {
-            machine.arena.zero(frame)
-            frames.release(frame)
-        }
+        machine.arena.zero(victims)
+        for frame in victims { frames.release(frame) }
         return cancelled
     }
 }

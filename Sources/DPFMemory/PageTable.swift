@@ -72,9 +72,10 @@ final class PageTables: @unchecked Sendable {
     static func rights(_ entry: UInt64) -> Rights { Rights(rawValue: UInt8(truncatingIfNeeded: entry >> 32)) }
 
     @inline(__always)
-    func load(app: UInt32, page: UInt32) -> UInt64 {
-        entries[Int(app) * pagesPerApp + Int(page)].load(ordering: .sequentiallyConsistent)
-    }
+    func load(app: UInt32, page: UInt32) -> UInt64 { entryView.load(app: app, page: page) }
+
+    /// The entries as a plain pointer: what workers use, with no reference counting.
+    var entryView: PageEntries { PageEntries(entries: entries, pagesPerApp: pagesPerApp) }
 
     func store(_ entry: UInt64, app: UInt32, page: UInt32) {
         entries[Int(app) * pagesPerApp + Int(page)].store(entry, ordering: .sequentiallyConsistent)
@@ -90,5 +91,16 @@ final class PageTables: @unchecked Sendable {
             }
         }
         return PageTableView(app: app, mappings: mappings)
+    }
+}
+
+/// Every app's page-table entries as a plain pointer (see `PageTables`).
+struct PageEntries {
+    let entries: UnsafeMutablePointer<Atomic<UInt64>>
+    let pagesPerApp: Int
+
+    @inline(__always)
+    func load(app: UInt32, page: UInt32) -> UInt64 {
+        entries[Int(app) * pagesPerApp + Int(page)].load(ordering: .sequentiallyConsistent)
     }
 }

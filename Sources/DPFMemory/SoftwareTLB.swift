@@ -42,6 +42,7 @@ final class SoftwareTLBs: @unchecked Sendable {
         for index in 0..<wordCount { (words + index).initialize(to: Atomic(0)) }
         counters = .allocate(capacity: apps * workers * 2)
         for index in 0..<(apps * workers * 2) { (counters + index).initialize(to: Atomic(0)) }
+        view = TLBView(words: words, counters: counters, workers: workers)
     }
 
     deinit {
@@ -51,66 +52,18 @@ final class SoftwareTLBs: @unchecked Sendable {
         counters.deallocate()
     }
 
-    @inline(__always)
-    static func entry(app: UInt32, page: UInt32) -> Int {
-        (Int(app) * entriesPerApp + Int(page) & (entriesPerApp - 1)) * wordsPerEntry
-    }
-
-    @inline(__always)
-    func count(app: UInt32, worker: Int, miss: Bool) {
-        let counter = (Int(app) * workers + worker) * 2 + (miss ? 1 : 0)
-        counters[counter].store(counters[counter].load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-    }
-
-    /// The cached packed entry and generation for `page`, if the entry is for that page and was
-    /// read whole; the caller checks the generation.
-    @inline(__always)
-    func lookup(app: UInt32, page: UInt32) -> (packed: UInt64, generation: UInt64)? {
-        let base = SoftwareTLBs.entry(app: app, page: page)
-        let before = words[base].load(ordering: .acquiring)
-        let tag = words[base + 1].load(ordering: .relaxed)
-        let packed = words[base + 2].load(ordering: .relaxed)
-        let generation = words[base + 3].load(ordering: .relaxed)
-        atomicMemoryFence(ordering: .acquiring)
-        let after = words[base].load(ordering: .relaxed)
-        guard before & 1 == 0, before == after, tag == UInt64(page) &+ 1 else { return nil }
-        return (packed, generation)
-    }
-
-    /// Writes an entry if no one else is writing it (a fill that loses the race is just skipped);
-    /// `force` waits instead (the control plane's flush must not be skipped).
-    @inline(__always)
-    func write(app: UInt32, slotOf page: UInt32, tag: UInt64, packed: UInt64, generation: UInt64, force: Bool)
-    {
-        let base = SoftwareTLBs.entry(app: app, page: page)
-        var sequence = words[base].load(ordering: .relaxed)
-        while true {
-            if sequence & 1 == 0 {
-                let (exchanged, original) = words[base].compareExchange(
-                    expected: sequence, desired: sequence &+ 1, ordering: .acquiring)
-                if exchanged { break }
-                sequence = original
-            } else {
-                sequence = words[base].load(ordering: .relaxed)
-            }
-            if !force { return }
-        }
-        atomicMemoryFence(ordering: .releasing)
-        words[base + 1].store(tag, ordering: .relaxed)
-        words[base + 2].store(packed, ordering: .relaxed)
-        words[base + 3].store(generation, ordering: .relaxed)
-        words[base].store(sequence &+ 2, ordering: .releasing)
-    }
+    /// The words and counters as plain pointers: what workers use, with no reference counting.
+    let view: TLBView
 
     /// Clears every entry of every app that points at a frame in `frames` (a shootdown).
     func flush(frames: (UInt32) -> Bool) {
         for app in 0..<UInt32(apps) {
             for slot in 0..<UInt32(SoftwareTLBs.entriesPerApp) {
-                let base = SoftwareTLBs.entry(app: app, page: slot)
+                let base = TLBView.entry(app: app, page: slot)
                 let tag = words[base + 1].load(ordering: .relaxed)
                 guard tag != 0 else { continue }
                 if frames(PageTables.frame(words[base + 2].load(ordering: .relaxed))) {
-                    write(app: app, slotOf: slot, tag: 0, packed: 0, generation: 0, force: true)
+                    view.write(app: app, slotOf: slot, tag: 0, packed: 0, generation: 0, force: true)
                 }
             }
         }
@@ -118,8 +71,8 @@ final class SoftwareTLBs: @unchecked Sendable {
 
     /// Clears one app's entry for `page`, if it holds that page.
     func flush(app: AppID, page: UInt32) {
-        if lookup(app: app.index, page: page) != nil {
-            write(app: app.index, slotOf: page, tag: 0, packed: 0, generation: 0, force: true)
+        if view.lookup(app: app.index, page: page) != nil {
+            view.write(app: app.index, slotOf: page, tag: 0, packed: 0, generation: 0, force: true)
         }
     }
 
@@ -127,9 +80,10 @@ final class SoftwareTLBs: @unchecked Sendable {
     func validEntries(of app: AppID, arena: FrameArena) -> [(page: UInt32, frame: UInt32)] {
         var result: [(page: UInt32, frame: UInt32)] = []
         for slot in 0..<UInt32(SoftwareTLBs.entriesPerApp) {
-            let base = SoftwareTLBs.entry(app: app.index, page: slot)
+            let base = TLBView.entry(app: app.index, page: slot)
             let tag = words[base + 1].load(ordering: .relaxed)
-            guard tag != 0, let (packed, generation) = lookup(app: app.index, page: UInt32(tag - 1)) else {
+            guard tag != 0, let (packed, generation) = view.lookup(app: app.index, page: UInt32(tag - 1))
+            else {
                 continue
             }
             let frame = PageTables.frame(packed)
@@ -154,5 +108,64 @@ final class SoftwareTLBs: @unchecked Sendable {
             counters[counter].store(0, ordering: .relaxed)
             counters[counter + 1].store(0, ordering: .relaxed)
         }
+    }
+}
+
+/// One app table's TLB words as plain pointers (see `SoftwareTLBs`).
+struct TLBView {
+    let words: UnsafeMutablePointer<Atomic<UInt64>>
+    let counters: UnsafeMutablePointer<Atomic<UInt64>>
+    let workers: Int
+
+    @inline(__always)
+    static func entry(app: UInt32, page: UInt32) -> Int {
+        (Int(app) * SoftwareTLBs.entriesPerApp + Int(page) & (SoftwareTLBs.entriesPerApp - 1))
+            * SoftwareTLBs.wordsPerEntry
+    }
+
+    @inline(__always)
+    func count(app: UInt32, worker: Int, miss: Bool) {
+        let counter = (Int(app) * workers + worker) * 2 + (miss ? 1 : 0)
+        counters[counter].store(counters[counter].load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+
+    /// The cached packed entry and generation for `page`, if the entry is for that page and was
+    /// read whole; the caller checks the generation.
+    @inline(__always)
+    func lookup(app: UInt32, page: UInt32) -> (packed: UInt64, generation: UInt64)? {
+        let base = TLBView.entry(app: app, page: page)
+        let before = words[base].load(ordering: .acquiring)
+        let tag = words[base + 1].load(ordering: .relaxed)
+        let packed = words[base + 2].load(ordering: .relaxed)
+        let generation = words[base + 3].load(ordering: .relaxed)
+        atomicMemoryFence(ordering: .acquiring)
+        let after = words[base].load(ordering: .relaxed)
+        guard before & 1 == 0, before == after, tag == UInt64(page) &+ 1 else { return nil }
+        return (packed, generation)
+    }
+
+    /// Writes an entry if no one else is writing it (a fill that loses the race is just skipped);
+    /// `force` waits instead (the control plane's flush must not be skipped).
+    @inline(__always)
+    func write(app: UInt32, slotOf page: UInt32, tag: UInt64, packed: UInt64, generation: UInt64, force: Bool)
+    {
+        let base = TLBView.entry(app: app, page: page)
+        var sequence = words[base].load(ordering: .relaxed)
+        while true {
+            if sequence & 1 == 0 {
+                let (exchanged, original) = words[base].compareExchange(
+                    expected: sequence, desired: sequence &+ 1, ordering: .acquiring)
+                if exchanged { break }
+                sequence = original
+            } else {
+                sequence = words[base].load(ordering: .relaxed)
+            }
+            if !force { return }
+        }
+        atomicMemoryFence(ordering: .releasing)
+        words[base + 1].store(tag, ordering: .relaxed)
+        words[base + 2].store(packed, ordering: .relaxed)
+        words[base + 3].store(generation, ordering: .relaxed)
+        words[base].store(sequence &+ 2, ordering: .releasing)
     }
 }
