@@ -118,16 +118,24 @@ public final class FrameArena: @unchecked Sendable {
 }
 
 /// The arena's memory and generations as plain pointers (see `FrameArena`).
+@usableFromInline
 struct FrameWords {
-    let base: UnsafeMutableRawPointer
-    let generations: UnsafeMutablePointer<Atomic<UInt64>>
-    let frameCount: Int
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let generations: UnsafeMutablePointer<Atomic<UInt64>>
+    @usableFromInline let frameCount: Int
 
-    @inline(__always)
+    @usableFromInline
+    init(base: UnsafeMutableRawPointer, generations: UnsafeMutablePointer<Atomic<UInt64>>, frameCount: Int) {
+        self.base = base
+        self.generations = generations
+        self.frameCount = frameCount
+    }
+
+    @inlinable @inline(__always)
     func generation(of frame: UInt32) -> UInt64 {
         generations[Int(frame)].load(ordering: .sequentiallyConsistent)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     func address(of frame: UInt32) -> UnsafeMutableRawPointer { base + Int(frame) * FrameArena.frameSize }
 }

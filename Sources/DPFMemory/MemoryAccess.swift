@@ -4,21 +4,21 @@
 public struct MemoryAccess {
     // Plain pointers, not the owning objects: no reference counting on the hot path. The core
     // outlives every critical section, so they stay valid.
-    let arena: FrameWords
-    let pageTables: PageEntries
-    let tlbs: TLBView
-    let apps: Int
+    @usableFromInline let arena: FrameWords
+    @usableFromInline let pageTables: PageEntries
+    @usableFromInline let tlbs: TLBView
+    @usableFromInline let apps: Int
     public let worker: Worker
 
     /// The frame behind `page` of `app` if it is bound with at least `access`, else nil.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func translate(_ app: AppID, page: UInt32, for access: Rights) -> Translation? {
         guard Int(app.index) < apps, Int(page) < pageTables.pagesPerApp else { return nil }
         if let (packed, generation) = tlbs.lookup(app: app.index, page: page) {
-            let frame = PageTables.frame(packed)
+            let frame = PageEntries.frame(packed)
             if arena.generation(of: frame) == generation {
                 tlbs.count(app: app.index, worker: worker.index, miss: false)
-                let rights = PageTables.rights(packed)
+                let rights = PageEntries.rights(packed)
                 return rights.isSuperset(of: access)
                     ? Translation(frame: frame, rights: rights, generation: generation) : nil
             }
@@ -29,18 +29,18 @@ public struct MemoryAccess {
     /// A miss: read the page-table entry, the frame's generation, and the entry again; fill the
     /// TLB only if the entry did not change in between (else the generation may be newer than
     /// the binding it is paired with).
-    @inline(never)
+    @usableFromInline @inline(never)
     func refill(_ app: AppID, page: UInt32, for access: Rights) -> Translation? {
         tlbs.count(app: app.index, worker: worker.index, miss: true)
         let entry = pageTables.load(app: app.index, page: page)
         guard entry & PageTables.valid != 0 else { return nil }
-        let frame = PageTables.frame(entry)
+        let frame = PageEntries.frame(entry)
         let generation = arena.generation(of: frame)
         guard pageTables.load(app: app.index, page: page) == entry else { return nil }
         tlbs.write(
             app: app.index, slotOf: page, tag: UInt64(page) &+ 1, packed: entry, generation: generation,
             force: false)
-        let rights = PageTables.rights(entry)
+        let rights = PageEntries.rights(entry)
         return rights.isSuperset(of: access)
             ? Translation(frame: frame, rights: rights, generation: generation) : nil
     }
@@ -63,7 +63,7 @@ public struct MemoryAccess {
     /// frame unbound, freed or repossessed since is not written). A write that passed the check
     /// finishes before the frame can change hands: the control plane waits for this section to end.
     @discardableResult
-    @inline(__always)
+    @inlinable @inline(__always)
     public func write(_ bytes: UnsafeRawBufferPointer, into translation: Translation, offset: Int) -> Bool {
         guard offset >= 0, bytes.count <= FrameArena.frameSize - offset, translation.rights.contains(.write),
             Int(translation.frame) < arena.frameCount,
@@ -90,7 +90,7 @@ public struct MemoryAccess {
 
     /// Stores a 64-bit word (native byte order) at an 8-byte-aligned `offset`.
     @discardableResult
-    @inline(__always)
+    @inlinable @inline(__always)
     public func store(_ word: UInt64, to app: AppID, page: UInt32, offset: Int) -> Bool {
         guard offset >= 0, offset <= FrameArena.frameSize - 8, offset & 7 == 0,
             let translation = translate(app, page: page, for: .write)
@@ -100,7 +100,7 @@ public struct MemoryAccess {
     }
 
     /// Loads a 64-bit word from an 8-byte-aligned `offset`, if the page is bound readable.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func load(from app: AppID, page: UInt32, offset: Int) -> UInt64? {
         guard offset >= 0, offset <= FrameArena.frameSize - 8, offset & 7 == 0,
             let translation = translate(app, page: page, for: .read)

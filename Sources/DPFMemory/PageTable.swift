@@ -95,12 +95,25 @@ final class PageTables: @unchecked Sendable {
 }
 
 /// Every app's page-table entries as a plain pointer (see `PageTables`).
+@usableFromInline
 struct PageEntries {
-    let entries: UnsafeMutablePointer<Atomic<UInt64>>
-    let pagesPerApp: Int
+    @usableFromInline let entries: UnsafeMutablePointer<Atomic<UInt64>>
+    @usableFromInline let pagesPerApp: Int
 
-    @inline(__always)
+    @usableFromInline
+    init(entries: UnsafeMutablePointer<Atomic<UInt64>>, pagesPerApp: Int) {
+        self.entries = entries
+        self.pagesPerApp = pagesPerApp
+    }
+
+    @inlinable @inline(__always)
     func load(app: UInt32, page: UInt32) -> UInt64 {
         entries[Int(app) * pagesPerApp + Int(page)].load(ordering: .sequentiallyConsistent)
     }
+
+    @inlinable @inline(__always)
+    static func frame(_ entry: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: entry) }
+
+    @inlinable @inline(__always)
+    static func rights(_ entry: UInt64) -> Rights { Rights(rawValue: UInt8(truncatingIfNeeded: entry >> 32)) }
 }

@@ -6,6 +6,13 @@ public struct Translation: Hashable, Sendable {
     public let frame: UInt32
     public let rights: Rights
     public let generation: UInt64
+
+    @usableFromInline
+    init(frame: UInt32, rights: Rights, generation: UInt64) {
+        self.frame = frame
+        self.rights = rights
+        self.generation = generation
+    }
 }
 
 /// Hits and misses of one app's software TLB.
@@ -112,18 +119,28 @@ final class SoftwareTLBs: @unchecked Sendable {
 }
 
 /// One app table's TLB words as plain pointers (see `SoftwareTLBs`).
+@usableFromInline
 struct TLBView {
-    let words: UnsafeMutablePointer<Atomic<UInt64>>
-    let counters: UnsafeMutablePointer<Atomic<UInt64>>
-    let workers: Int
+    @usableFromInline let words: UnsafeMutablePointer<Atomic<UInt64>>
+    @usableFromInline let counters: UnsafeMutablePointer<Atomic<UInt64>>
+    @usableFromInline let workers: Int
 
-    @inline(__always)
-    static func entry(app: UInt32, page: UInt32) -> Int {
-        (Int(app) * SoftwareTLBs.entriesPerApp + Int(page) & (SoftwareTLBs.entriesPerApp - 1))
-            * SoftwareTLBs.wordsPerEntry
+    @usableFromInline
+    init(
+        words: UnsafeMutablePointer<Atomic<UInt64>>, counters: UnsafeMutablePointer<Atomic<UInt64>>,
+        workers: Int
+    ) {
+        self.words = words
+        self.counters = counters
+        self.workers = workers
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
+    static func entry(app: UInt32, page: UInt32) -> Int {
+        (Int(app) * 64 + Int(page) & 63) * 4  // SoftwareTLBs.entriesPerApp, .wordsPerEntry
+    }
+
+    @inlinable @inline(__always)
     func count(app: UInt32, worker: Int, miss: Bool) {
         let counter = (Int(app) * workers + worker) * 2 + (miss ? 1 : 0)
         counters[counter].store(counters[counter].load(ordering: .relaxed) &+ 1, ordering: .relaxed)
@@ -131,7 +148,7 @@ struct TLBView {
 
     /// The cached packed entry and generation for `page`, if the entry is for that page and was
     /// read whole; the caller checks the generation.
-    @inline(__always)
+    @inlinable @inline(__always)
     func lookup(app: UInt32, page: UInt32) -> (packed: UInt64, generation: UInt64)? {
         let base = TLBView.entry(app: app, page: page)
         let before = words[base].load(ordering: .acquiring)
@@ -146,7 +163,7 @@ struct TLBView {
 
     /// Writes an entry if no one else is writing it (a fill that loses the race is just skipped);
     /// `force` waits instead (the control plane's flush must not be skipped).
-    @inline(__always)
+    @usableFromInline
     func write(app: UInt32, slotOf page: UInt32, tag: UInt64, packed: UInt64, generation: UInt64, force: Bool)
     {
         let base = TLBView.entry(app: app, page: page)
