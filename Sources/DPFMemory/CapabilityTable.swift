@@ -25,6 +25,8 @@ struct CapabilityTable {
     private var freeSlots: [UInt32] = []
     private var random = SystemRandomNumberGenerator()
     private(set) var liveCount = 0
+    /// Scratch space for `revokeSubtree`, kept to spare an allocation per revocation.
+    private var stack: [UInt32] = []
 
     /// The slot a handle names, if it is live and the handle is exactly its own.
     @inline(__always)
@@ -117,10 +119,10 @@ struct CapabilityTable {
         return nil
     }
 
-    /// Kills `index` and everything derived from it; returns the dead slots' bindings. Iterative:
-    /// derivation chains can be arbitrarily deep. Every dead slot's generation moves on, so all
-    /// handles to it go stale at once.
-    mutating func revokeSubtree(_ index: UInt32) -> [PageKey] {
+    /// Kills `index` and everything derived from it, appending the dead slots' bindings to
+    /// `broken`. Iterative: derivation chains can be arbitrarily deep. Every dead slot's
+    /// generation moves on, so all handles to it go stale at once.
+    mutating func revokeSubtree(_ index: UInt32, broken: inout [PageKey]) {
         // Unlink the root of the subtree from its siblings.
         let root = slots[Int(index)]
         if root.previousSibling != Slot.none {
@@ -131,8 +133,8 @@ struct CapabilityTable {
         if root.nextSibling != Slot.none {
             slots[Int(root.nextSibling)].previousSibling = root.previousSibling
         }
-        var broken: [PageKey] = []
-        var stack: [UInt32] = [index]
+        stack.removeAll(keepingCapacity: true)
+        stack.append(index)
         while let current = stack.popLast() {
             var child = slots[Int(current)].firstChild
             while child != Slot.none {
@@ -144,7 +146,6 @@ struct CapabilityTable {
             freeSlots.append(current)
             liveCount -= 1
         }
-        return broken
     }
 
     /// Indices of live slots, in slot order.

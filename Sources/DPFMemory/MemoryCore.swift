@@ -365,6 +365,8 @@ struct State {
     var apps: [AppRecord?]
     /// The capability each binding was made with.
     var bindingCapability: [PageKey: UInt32] = [:]
+    /// Scratch space for `revoke`, kept to spare an allocation per revocation.
+    var scratchBindings: [PageKey] = []
 
     init(frameCount: Int, maxApps: Int) {
         frames = FrameTable(frameCount: frameCount)
@@ -415,8 +417,12 @@ struct State {
     mutating func revoke(_ index: UInt32, machine: Machine) {
         // Roots of frames are recorded per frame; forget the dead ones.
         let resource = capabilities[index].resource
-        let broken = capabilities.revokeSubtree(index)
+        var broken = scratchBindings
+        scratchBindings = []  // so `broken` is the buffer's only owner
+        broken.removeAll(keepingCapacity: true)
+        capabilities.revokeSubtree(index, broken: &broken)
         for key in broken { breakBinding(key, machine: machine) }
+        scratchBindings = broken
         if case .frames(let range) = resource {
             for frame in range { frames[frame].roots.removeAll { !capabilities[$0].live } }
         }
