@@ -435,8 +435,13 @@ struct State {
     mutating func reclaim(_ victims: [UInt32], machine: Machine) -> [AppID: Int] {
         var cancelled: [AppID: Int] = [:]
         for frame in victims {
-            for key in frames[frame].bindings { breakBinding(key, machine: machine) }
-            for root in frames[frame].roots where capabilities[root].live { revoke(root, machine: machine) }
+            // Taken out first, so that breaking and revoking do not copy the arrays they edit.
+            let bindings = frames[frame].bindings
+            frames[frame].bindings = []
+            for key in bindings { breakBinding(key, machine: machine) }
+            let roots = frames[frame].roots
+            frames[frame].roots = []
+            for root in roots where capabilities[root].live { revoke(root, machine: machine) }
             for write in frames[frame].queued { cancelled[write.app, default: 0] += 1 }
             frames[frame].queued = []
             machine.arena.advanceGeneration(of: frame)

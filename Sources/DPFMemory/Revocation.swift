@@ -107,8 +107,10 @@ extension MemoryCore {
                 let victims = Array(
                     (unbound.reversed() + bound.reversed()).prefix(min(request.remaining, allowance)))
                 var pages: [UInt32: [UInt32]] = [:]
-                for frame in victims {
-                    pages[frame] = state.frames[frame].bindings.filter { $0.app == app }.map(\.page).sorted()
+                for frame in victims where !state.frames[frame].bindings.isEmpty {
+                    var bound: [UInt32] = []
+                    for key in state.frames[frame].bindings where key.app == app { bound.append(key.page) }
+                    pages[frame] = bound.sorted()
                 }
                 let cancelled = state.reclaim(victims, machine: machine)
                 let sorted = victims.sorted()
