@@ -10,7 +10,7 @@ let package = Package(
             name: "DPFCore",
             targets: [
                 "DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie", "DPFBytecode", "DPFCompiler",
-                "DPFEngine", "DPFWorkloads",
+                "DPFEngine", "DPFWorkloads", "DPFMemory",
             ]),
     ],
     dependencies: [
@@ -50,6 +50,11 @@ let package = Package(
         .target(
             name: "DPFWorkloads",
             dependencies: ["DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie"]),
+        // The exokernel memory core: page frames in a memory file, owners, capabilities, secure
+        // bindings (page tables, software TLBs), visible revocation. Nothing of the filter pipeline.
+        .target(name: "DPFMemory", dependencies: ["CMemoryFile"]),
+        // memfd_create, which Glibc's module does not export.
+        .target(name: "CMemoryFile"),
         // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
         .target(name: "DPFCapture", dependencies: ["DPFWire", "CPcap"]),
         // The command line, one struct per subcommand.
@@ -95,6 +100,8 @@ let package = Package(
         .testTarget(
             name: "DPFWorkloadsTests",
             dependencies: ["DPFWorkloads", "DPFFilter", "DPFTrie", "DPFWire", "DPFTestSupport"]),
+        .testTarget(
+            name: "DPFMemoryTests", dependencies: ["DPFMemory", "DPFTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
         .testTarget(
             name: "DPFCommandsTests",

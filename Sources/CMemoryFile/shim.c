@@ -1,0 +1,2 @@
+// CMemoryFile is header-only; this file makes it a target SwiftPM builds.
+#include "CMemoryFile.h"
