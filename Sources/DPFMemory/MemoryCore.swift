@@ -222,8 +222,9 @@ public final class MemoryCore: Sendable {
 
     // MARK: Secure bindings
 
-    /// Binds `page` of `app` to `frame` with `rights` (read and/or write), on the authority of
-    /// `capability`: held by the app, naming the frame, carrying the rights. Checked once, here.
+    /// Binds `page` of `app` to `frame` with `rights` (read and/or write; other rights are ignored,
+    /// and a binding with neither is refused), on the authority of `capability`: held by the app,
+    /// naming the frame, carrying the rights. Checked once, here.
     public func bind(
         _ app: AppID, page: UInt32, to frame: UInt32, rights: Rights, using capability: CapabilityHandle
     ) throws(MemoryError) {
@@ -232,6 +233,7 @@ public final class MemoryCore: Sendable {
             guard Int(page) < machine.pageTables.pagesPerApp else { throw .pageOutOfRange(page) }
             guard Int(frame) < state.frames.count else { throw .frameOutOfRange(frame) }
             let bindable = rights.intersection([.read, .write])
+            guard !bindable.isEmpty else { throw .noAccessRights }
             let index = try state.capabilities.check(capability, holder: .app(app), rights: bindable)
             guard state.capabilities[index].resource.covers(frame: frame) else { throw .wrongResource }
             let key = PageKey(app: app, page: page)

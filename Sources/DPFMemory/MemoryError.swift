@@ -28,6 +28,8 @@ public enum MemoryError: Error, Hashable, Sendable, CustomStringConvertible {
     case pageOutOfRange(UInt32)
     case pageAlreadyBound(UInt32)
     case pageNotBound(UInt32)
+    /// A binding must grant `read`, `write` or both: one with neither could never be used.
+    case noAccessRights
     /// A write past the end of a frame.
     case outOfFrame(offset: Int, count: Int)
     case noPendingRevocation(AppID)
@@ -53,6 +55,7 @@ public enum MemoryError: Error, Hashable, Sendable, CustomStringConvertible {
         case .pageOutOfRange(let page): "virtual page \(page) is past the app's page table"
         case .pageAlreadyBound(let page): "virtual page \(page) is already bound"
         case .pageNotBound(let page): "virtual page \(page) is not bound"
+        case .noAccessRights: "a binding needs read or write rights"
         case .outOfFrame(let offset, let count): "\(count) bytes at \(offset) run past the frame"
         case .noPendingRevocation(let app): "no revocation is pending for \(app)"
         }

@@ -25,7 +25,45 @@ import Testing
             try core.bind(app, page: 0, to: grant.frame, rights: .read, using: grant.capability)
         }
         #expect(throws: MemoryError.pageNotBound(1)) { try core.unbind(app, page: 1) }
+        #expect(throws: MemoryError.noAccessRights) {
+            try core.bind(app, page: 2, to: grant.frame, rights: .tap, using: grant.capability)
+        }
         #expect(core.pageTable(of: app).mapping(of: 0) == Mapping(page: 0, frame: grant.frame, rights: .read))
+    }
+
+    /// The write path's own check, apart from TLB shootdowns: a translation kept past an unbind,
+    /// or past the frame's free and reuse by another app, writes nothing, because the frame's
+    /// generation moved on.
+    @Test func aTranslationKeptPastAnUnbindOrAFreeWritesNothing() throws {
+        let core = try MemoryCore(frames: 2)
+        let app = try core.registerApp()
+        let other = try core.registerApp()
+        let worker = try core.registerWorker()
+        let grant = try core.allocate(for: .app(app))
+        try core.bind(app, page: 0, to: grant.frame, rights: [.read, .write], using: grant.capability)
+        let marker: [UInt8] = [0xA5, 0xA5, 0xA5, 0xA5]
+        func write(_ translation: Translation) -> Bool {
+            core.withCriticalSection(worker) { access in
+                marker.withUnsafeBytes { access.write($0, into: translation, offset: 0) }
+            }
+        }
+        let kept = try #require(core.withCriticalSection(worker) { $0.translate(app, page: 0, for: .write) })
+        #expect(write(kept))
+
+        try core.unbind(app, page: 0)
+        #expect(!write(kept))
+        try core.bind(app, page: 0, to: grant.frame, rights: [.read, .write], using: grant.capability)
+        let rebound = try #require(
+            core.withCriticalSection(worker) { $0.translate(app, page: 0, for: .write) })
+        #expect(rebound.generation != kept.generation)
+
+        try core.free(grant.frame, by: .app(app))
+        let reused = try core.allocate(for: .app(other), frame: grant.frame)
+        #expect(!write(kept))
+        #expect(!write(rebound))
+        try core.bind(other, page: 1, to: reused.frame, rights: .read, using: reused.capability)
+        let word = core.withCriticalSection(worker) { $0.load(from: other, page: 1, offset: 0) }
+        #expect(word == 0)
     }
 
     @Test func translationsHitTheTLBAndAreCounted() throws {
