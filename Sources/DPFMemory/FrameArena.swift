@@ -26,8 +26,15 @@ public final class FrameArena: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let generations: UnsafeMutablePointer<Atomic<UInt64>>
 
+    /// The most frames an arena holds: 16 GiB of frames, far past any ring set, and small enough
+    /// that the core's per-frame records stay a modest allocation.
+    public static let maximumFrames = 1 << 22
+
     public init(frameCount: Int) throws(MemoryError) {
-        precondition(frameCount > 0 && frameCount < Int(UInt32.max), "frame count out of range")
+        guard frameCount > 0 && frameCount <= FrameArena.maximumFrames else {
+            throw .invalidConfiguration(
+                "frames must be in 1...\(FrameArena.maximumFrames), not \(frameCount)")
+        }
         let bytes = frameCount * FrameArena.frameSize
         #if os(Linux)
             let fd = dpf_memory_file_create("dpf-frames")
@@ -111,8 +118,8 @@ public final class FrameArena: @unchecked Sendable {
     }
 
     /// A copy of the frame's bytes (for tests and debugging; racy against concurrent writers).
-    public func contents(of frame: UInt32) -> [UInt8] {
-        precondition(Int(frame) < frameCount, "frame out of range")
+    public func contents(of frame: UInt32) throws(MemoryError) -> [UInt8] {
+        guard Int(frame) < frameCount else { throw .frameOutOfRange(frame) }
         return Array(UnsafeRawBufferPointer(start: address(of: frame), count: FrameArena.frameSize))
     }
 }

@@ -27,6 +27,31 @@ public final class MemoryCore: Sendable {
             self.pagesPerApp = pagesPerApp
             self.maxWorkers = maxWorkers
         }
+
+        /// Limits that keep the core's tables (page tables: apps × pages words; TLBs: apps × 64
+        /// entries; worker slots) modest allocations.
+        public static let appLimit = 4096
+        public static let pageLimit = 1 << 20
+        public static let pageTableWordLimit = 1 << 26
+        public static let workerLimit = 1024
+
+        func validate() throws(MemoryError) {
+            guard (1...Configuration.appLimit).contains(maxApps) else {
+                throw .invalidConfiguration(
+                    "maxApps must be in 1...\(Configuration.appLimit), not \(maxApps)")
+            }
+            guard (1...Configuration.pageLimit).contains(pagesPerApp),
+                maxApps * pagesPerApp <= Configuration.pageTableWordLimit
+            else {
+                throw .invalidConfiguration(
+                    "pagesPerApp must be in 1...\(Configuration.pageLimit), and maxApps × pagesPerApp at most "
+                        + "\(Configuration.pageTableWordLimit), not \(pagesPerApp)")
+            }
+            guard (1...Configuration.workerLimit).contains(maxWorkers) else {
+                throw .invalidConfiguration(
+                    "maxWorkers must be in 1...\(Configuration.workerLimit), not \(maxWorkers)")
+            }
+        }
     }
 
     public let configuration: Configuration
@@ -35,8 +60,7 @@ public final class MemoryCore: Sendable {
     let state: Mutex<State>
 
     public init(_ configuration: Configuration) throws(MemoryError) {
-        precondition(
-            configuration.maxApps > 0 && configuration.pagesPerApp > 0 && configuration.maxWorkers > 0)
+        try configuration.validate()
         self.configuration = configuration
         arena = try FrameArena(frameCount: configuration.frames)
         machine = Machine(

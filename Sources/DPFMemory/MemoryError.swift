@@ -3,6 +3,8 @@
 public enum MemoryError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The memory file could not be created, sized or mapped (the `errno`).
     case arenaUnavailable(errno: Int32)
+    /// A configuration outside the core's limits (the message names the value and the limit).
+    case invalidConfiguration(String)
     case frameOutOfRange(UInt32)
     /// Asked for a specific frame that someone owns.
     case frameInUse(UInt32)
@@ -37,6 +39,7 @@ public enum MemoryError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .arenaUnavailable(let errno): "cannot create the frame arena (errno \(errno))"
+        case .invalidConfiguration(let message): "invalid memory core configuration: \(message)"
         case .frameOutOfRange(let frame): "frame \(frame) is past the end of the arena"
         case .frameInUse(let frame): "frame \(frame) is in use"
         case .noFreeFrames: "no free frames"

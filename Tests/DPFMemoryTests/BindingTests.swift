@@ -164,13 +164,13 @@ import Testing
         #expect(throws: MemoryError.pageNotBound(1)) { try core.queueWrite([1], to: app, page: 1, offset: 0) }
         let result = core.deliverQueuedWrites(using: worker)
         #expect(result.delivered == 1 && result.dropped == 0)
-        #expect(Array(core.arena.contents(of: grant.frame)[100..<103]) == [1, 2, 3])
+        #expect(Array(try core.arena.contents(of: grant.frame)[100..<103]) == [1, 2, 3])
         // A write queued before an unbind and rebind is stale: the frame's generation moved on.
         try core.queueWrite([9], to: app, page: 0, offset: 0)
         try core.unbind(app, page: 0)
         try core.bind(app, page: 0, to: grant.frame, rights: [.read, .write], using: grant.capability)
         #expect(core.deliverQueuedWrites(using: worker).dropped == 1)
-        #expect(core.arena.contents(of: grant.frame)[0] == 0)
+        #expect(try core.arena.contents(of: grant.frame)[0] == 0)
         // Freeing the frame cancels what is queued for it.
         try core.queueWrite([9], to: app, page: 0, offset: 0)
         try core.free(grant.frame, by: .app(app))

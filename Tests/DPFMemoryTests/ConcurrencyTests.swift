@@ -114,7 +114,7 @@ import Testing
         #expect(repossessed > 0)
         for frame in 0..<UInt32(24) {
             let owner = try core.owner(of: frame)
-            let bytes = core.arena.contents(of: frame)
+            let bytes = try core.arena.contents(of: frame)
             for offset in stride(from: 0, to: bytes.count, by: 8) {
                 let word = bytes[offset..<offset + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
                 guard word != 0 else { continue }
@@ -175,7 +175,7 @@ import Testing
         let wrote = shared.writes.load(ordering: .sequentiallyConsistent)
         #expect(freed)
         #expect(wrote == 1)  // the first write landed, the second was refused
-        #expect(core.arena.contents(of: grant.frame).allSatisfy { $0 == 0 })
+        #expect(try core.arena.contents(of: grant.frame).allSatisfy { $0 == 0 })
         #expect(try core.owner(of: grant.frame) == nil)
     }
 }

@@ -2,6 +2,31 @@ import DPFMemory
 import Testing
 
 @Suite struct FrameArenaTests {
+    @Test(arguments: [
+        MemoryCore.Configuration(frames: 0), MemoryCore.Configuration(frames: -1),
+        MemoryCore.Configuration(frames: Int.max),
+        MemoryCore.Configuration(frames: FrameArena.maximumFrames + 1),
+        MemoryCore.Configuration(frames: 4, maxApps: 0),
+        MemoryCore.Configuration(frames: 4, maxApps: Int.max),
+        MemoryCore.Configuration(frames: 4, pagesPerApp: -5),
+        MemoryCore.Configuration(frames: 4, maxApps: 4096, pagesPerApp: 1 << 20),
+        MemoryCore.Configuration(frames: 4, maxWorkers: 0),
+        MemoryCore.Configuration(frames: 4, maxWorkers: 1 << 40),
+    ])
+    func configurationsOutsideTheLimitsAreRefused(_ configuration: MemoryCore.Configuration) {
+        #expect {
+            _ = try MemoryCore(configuration)
+        } throws: { error in
+            guard case .invalidConfiguration(let message) = error as? MemoryError else { return false }
+            return !message.isEmpty
+        }
+    }
+
+    @Test func contentsOfAFramePastTheArenaIsAnError() throws {
+        let core = try MemoryCore(frames: 2)
+        #expect(throws: MemoryError.frameOutOfRange(2)) { try core.arena.contents(of: 2) }
+    }
+
     @Test func allocatesSpecificOrLowestFreeFrames() throws {
         let core = try MemoryCore(frames: 8)
         let app = try core.registerApp()
@@ -56,12 +81,12 @@ import Testing
             access.store(0xDEAD_BEEF, to: app, page: 3, offset: 4088)
         }
         #expect(wrote)
-        #expect(core.arena.contents(of: 0)[4088] == 0xEF)
+        #expect(try core.arena.contents(of: 0)[4088] == 0xEF)
         try core.free(0, by: .app(app))
-        #expect(core.arena.contents(of: 0).allSatisfy { $0 == 0 })
+        #expect(try core.arena.contents(of: 0).allSatisfy { $0 == 0 })
         let other = try core.registerApp()
         #expect(try core.allocate(for: .app(other)).frame == 0)
-        #expect(core.arena.contents(of: 0).allSatisfy { $0 == 0 })
+        #expect(try core.arena.contents(of: 0).allSatisfy { $0 == 0 })
     }
 
     @Test func framesLiveInAMemoryFile() throws {
@@ -94,7 +119,7 @@ import Testing
         try core.giveBack([0, 1, 2, 3], from: app)
         #expect(core.expireDeadlines(now: 0)[app]?.count == 36)
         for frame in 0..<UInt32(40) {
-            #expect(core.arena.contents(of: frame).allSatisfy { $0 == 0 }, "frame \(frame)")
+            #expect(try core.arena.contents(of: frame).allSatisfy { $0 == 0 }, "frame \(frame)")
         }
         let again = try core.allocate(for: .app(app), frame: 20)
         try core.bind(app, page: 0, to: 20, rights: [.read, .write], using: again.capability)

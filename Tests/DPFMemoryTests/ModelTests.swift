@@ -131,7 +131,8 @@ import Testing
                 if let grant {
                     exercised["allocate", default: 0] += 1
                     #expect(
-                        core.arena.contents(of: grant.frame).allSatisfy { $0 == 0 }, "\(context): not zero")
+                        try core.arena.contents(of: grant.frame).allSatisfy { $0 == 0 },
+                        "\(context): not zero")
                     model.owners[Int(grant.frame)] = owner
                     model.capabilities.append(
                         ModelCapability(
@@ -147,7 +148,8 @@ import Testing
                 if done {
                     exercised["free", default: 0] += 1
                     _ = model.reclaim([frame])
-                    #expect(core.arena.contents(of: frame).allSatisfy { $0 == 0 }, "\(context): not zeroed")
+                    #expect(
+                        try core.arena.contents(of: frame).allSatisfy { $0 == 0 }, "\(context): not zeroed")
                 }
             case 3, 4:  // derive or delegate (share when read-only to a non-owner)
                 guard let index = pickCapability() else { continue }

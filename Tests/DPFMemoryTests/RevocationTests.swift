@@ -77,7 +77,7 @@ import Testing
         }
         #expect(core.repossessionVector(of: app).map(\.frame) == [1, 3, 4, 6])
         #expect(core.repossessionVector(of: app).map(\.time) == [100, 100, 100, 400])
-        #expect(core.arena.contents(of: 6).allSatisfy { $0 == 0 })
+        #expect(try core.arena.contents(of: 6).allSatisfy { $0 == 0 })
     }
 
     @Test func repossessionCancelsQueuedWritesAndBreaksSharedBindings() throws {
@@ -106,7 +106,7 @@ import Testing
         #expect(core.tlbEntries(of: reader).isEmpty)
         #expect(!core.check(shared, rights: .read, by: .app(reader)))
         #expect(core.deliverQueuedWrites(using: worker).delivered == 0)
-        #expect(core.arena.contents(of: 0).allSatisfy { $0 == 0 })
+        #expect(try core.arena.contents(of: 0).allSatisfy { $0 == 0 })
         #expect(try core.owner(of: 0) == nil)
     }
 
