@@ -24,6 +24,9 @@ public struct ReceivedPacket {
 /// layout is read from the ring's header and checked (typed errors, no traps): an app that broke
 /// its own header cannot attach a consumer, which hurts no one else.
 ///
+/// A new consumer resumes at the consumer position in the header (the app's own word: 0 for a new
+/// ring, garbage only if the app wrote garbage).
+///
 /// A consumer must not outlive its pages' bindings: the addresses it resolved stay mapped, but once
 /// a ring frame is unbound and freed or repossessed its bytes are zeroed and may belong to another
 /// app. (A later stage maps the frames into the app's own process, where the kernel tears the
@@ -74,6 +77,9 @@ public struct RingConsumer {
         self.layout = layout
         self.header = header
         self.slotPages = slotPages
+        // Resume where the app's last consumer left off (0 for a new ring).
+        position = RingWords.loadAcquire(header + RingLayout.consumerOffset)
+        slot = Int(position % UInt64(layout.slotCount))
     }
 
     public init(core: MemoryCore, ring: ReceiveRing) throws(RingError) {
