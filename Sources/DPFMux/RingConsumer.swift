@@ -87,8 +87,10 @@ public struct RingConsumer {
     }
 
     private var slotAddress: UnsafeMutableRawPointer {
-        let perPage = layout.slotsPerPage
-        return slotPages[slot / perPage] + (slot % perPage) * layout.slotSize
+        // Slots per page and slot size are powers of two: shifts, not divisions.
+        let perPageShift = layout.slotsPerPage.trailingZeroBitCount
+        return slotPages[slot >> perPageShift]
+            + (slot & (layout.slotsPerPage - 1)) << layout.slotSize.trailingZeroBitCount
     }
 
     /// The next filled slot's packet, or nil when the multiplexer has not filled it yet. Does not
