@@ -135,7 +135,8 @@ public struct MemoryAccess {
             translation.rights.contains(.read), Int(translation.frame) < arena.frameCount,
             arena.generation(of: translation.frame) == translation.generation
         else { return nil }
-        return MemoryAccess.atomicWord(arena.address(of: translation.frame) + offset)[0].load(ordering: .acquiring)
+        return MemoryAccess.atomicWord(arena.address(of: translation.frame) + offset)[0].load(
+            ordering: .acquiring)
     }
 
     /// Stores a 64-bit word with release ordering at an 8-byte-aligned `offset` of a translation
@@ -148,7 +149,8 @@ public struct MemoryAccess {
             translation.rights.contains(.write), Int(translation.frame) < arena.frameCount,
             arena.generation(of: translation.frame) == translation.generation
         else { return false }
-        MemoryAccess.atomicWord(arena.address(of: translation.frame) + offset)[0].store(word, ordering: .releasing)
+        MemoryAccess.atomicWord(arena.address(of: translation.frame) + offset)[0].store(
+            word, ordering: .releasing)
         return true
     }
 

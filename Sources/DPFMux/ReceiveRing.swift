@@ -34,7 +34,8 @@ public struct ReceiveRing: Hashable, Sendable {
             header.storeBytes(of: RingLayout.version, toByteOffset: RingLayout.versionOffset, as: UInt32.self)
             header.storeBytes(
                 of: UInt32(layout.slotCount), toByteOffset: RingLayout.slotCountOffset, as: UInt32.self)
-            header.storeBytes(of: UInt32(layout.slotSize), toByteOffset: RingLayout.slotSizeOffset, as: UInt32.self)
+            header.storeBytes(
+                of: UInt32(layout.slotSize), toByteOffset: RingLayout.slotSizeOffset, as: UInt32.self)
             header.storeBytes(
                 of: UInt32(RingLayout.firstSlotOffset), toByteOffset: RingLayout.firstSlotOffsetOffset,
                 as: UInt32.self)

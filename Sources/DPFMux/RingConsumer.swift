@@ -122,7 +122,9 @@ public struct RingConsumer {
     @discardableResult
     public mutating func release() -> Bool {
         let address = slotAddress
-        guard RingWords.loadAcquire(address + RingLayout.ownerOffset) == RingLayout.filled else { return false }
+        guard RingWords.loadAcquire(address + RingLayout.ownerOffset) == RingLayout.filled else {
+            return false
+        }
         RingWords.storeRelease(RingLayout.released, address + RingLayout.ownerOffset)
         position &+= 1
         slot = slot + 1 == layout.slotCount ? 0 : slot + 1

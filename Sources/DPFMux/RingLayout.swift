@@ -125,9 +125,12 @@ public enum RingError: Error, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .invalidSlotSize(let size):
             "slot size must be a power of two in \(RingLayout.minimumSlotSize)...\(RingLayout.pageSize), not \(size)"
-        case .invalidSlotCount(let count): "slot count must be in 1...\(RingLayout.maximumSlots), not \(count)"
-        case .invalidPageCount(let pages): "a ring needs 2...\(1 + RingLayout.maximumSlots) pages, not \(pages)"
-        case .pagesOutOfRange(let first, let count): "pages \(first)..<\(Int(first) + count) are past the app's space"
+        case .invalidSlotCount(let count):
+            "slot count must be in 1...\(RingLayout.maximumSlots), not \(count)"
+        case .invalidPageCount(let pages):
+            "a ring needs 2...\(1 + RingLayout.maximumSlots) pages, not \(pages)"
+        case .pagesOutOfRange(let first, let count):
+            "pages \(first)..<\(Int(first) + count) are past the app's space"
         case .pageNotBound(let page): "ring page \(page) is not bound readable and writable"
         case .badMagic(let magic): "no ring here: magic \(magic), expected \(RingLayout.magic)"
         case .unsupportedVersion(let version): "ring version \(version) is not supported"

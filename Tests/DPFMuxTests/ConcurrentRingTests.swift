@@ -33,7 +33,8 @@ import Testing
             got.wireLength == length, got.bytes.load(fromByteOffset: 0, as: UInt64.self) == sequence,
             got.bytes.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self) == ~sequence
         else { return false }
-        for index in 8..<(length - 8) where got.bytes[index] != UInt8(truncatingIfNeeded: sequence &+ UInt64(index)) {
+        for index in 8..<(length - 8)
+        where got.bytes[index] != UInt8(truncatingIfNeeded: sequence &+ UInt64(index)) {
             return false
         }
         return true
@@ -43,7 +44,8 @@ import Testing
     /// keeps up loses nothing); otherwise it moves on and records the drop. `lag`: the consumer
     /// pauses every 256 packets.
     func run(retry: Bool, lag: Bool) throws -> Results {
-        let core = try MemoryCore(MemoryCore.Configuration(frames: 32, maxApps: 2, pagesPerApp: 32, maxWorkers: 1))
+        let core = try MemoryCore(
+            MemoryCore.Configuration(frames: 32, maxApps: 2, pagesPerApp: 32, maxWorkers: 1))
         let worker = try core.registerWorker()
         let ring = try ReceiveRing.create(in: core, for: core.registerApp(), firstPage: 0, pages: 9)
         let results = Results()
@@ -128,7 +130,8 @@ import Testing
     /// them to a stranger, and gives the app fresh frames; the app drains its ring between changes.
     /// The stranger's frames never hold a byte of the ring's.
     @Test func framesChangeHandsUnderAWritingWorker() throws {
-        let core = try MemoryCore(MemoryCore.Configuration(frames: 32, maxApps: 3, pagesPerApp: 32, maxWorkers: 1))
+        let core = try MemoryCore(
+            MemoryCore.Configuration(frames: 32, maxApps: 3, pagesPerApp: 32, maxWorkers: 1))
         let worker = try core.registerWorker()
         let app = try core.registerApp()
         let stranger = try core.registerApp()
@@ -176,16 +179,20 @@ import Testing
             if lost.page == ring.firstPage {  // the header went: the app writes a new one
                 let header = try core.arena.address(ofFrame: fresh.frame)
                 header.storeBytes(of: RingLayout.magic, toByteOffset: RingLayout.magicOffset, as: UInt32.self)
-                header.storeBytes(of: RingLayout.version, toByteOffset: RingLayout.versionOffset, as: UInt32.self)
+                header.storeBytes(
+                    of: RingLayout.version, toByteOffset: RingLayout.versionOffset, as: UInt32.self)
                 header.storeBytes(of: UInt32(ring.layout.slotCount), toByteOffset: 8, as: UInt32.self)
                 header.storeBytes(of: UInt32(ring.layout.slotSize), toByteOffset: 12, as: UInt32.self)
                 header.storeBytes(of: UInt32(RingLayout.firstSlotOffset), toByteOffset: 16, as: UInt32.self)
                 header.storeBytes(of: consumed, toByteOffset: RingLayout.consumerOffset, as: UInt64.self)
             }
-            try core.bind(app, page: lost.page, to: fresh.frame, rights: [.read, .write], using: fresh.capability)
+            try core.bind(
+                app, page: lost.page, to: fresh.frame, rights: [.read, .write], using: fresh.capability)
             var consumer = try RingConsumer(core: core, app: app, firstPage: ring.firstPage)
             while let got = consumer.next() {
-                if got.bytes.count != 200 || got.bytes[1] != 0xA5 { results.failures.add(1, ordering: .relaxed) }
+                if got.bytes.count != 200 || got.bytes[1] != 0xA5 {
+                    results.failures.add(1, ordering: .relaxed)
+                }
                 consumer.release()
                 drained += 1
             }

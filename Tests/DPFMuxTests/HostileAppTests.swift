@@ -35,7 +35,8 @@ import Testing
             try fixture.scribble(0xDEAD_BEEF_FFFF_FFFF &- UInt64(offset), at: offset, in: ring)
         }
         for tag in 0..<6 {
-            let outcome = fixture.deliver(packet(tag, count: 200), timestamp: 5, tag: UInt64(tag), with: &writer)
+            let outcome = fixture.deliver(
+                packet(tag, count: 200), timestamp: 5, tag: UInt64(tag), with: &writer)
             #expect(outcome == (tag < 4 ? .delivered : .dropped))
             #expect(
                 fixture.deliver(packet(tag, count: 100), timestamp: 6, tag: UInt64(tag), with: &otherWriter)
@@ -67,7 +68,8 @@ import Testing
 
     @Test func flippedAndDoublyReleasedOwnerWords() throws {
         let fixture = try Fixture()
-        let ring = try ReceiveRing.create(in: fixture.core, for: fixture.core.registerApp(), firstPage: 4, pages: 3)
+        let ring = try ReceiveRing.create(
+            in: fixture.core, for: fixture.core.registerApp(), firstPage: 4, pages: 3)
         var writer = RingWriter(ring)
         var consumer = try RingConsumer(core: fixture.core, ring: ring)
         func owner(_ slot: Int) -> Int { ring.layout.offset(ofSlot: slot) + RingLayout.ownerOffset }
@@ -111,8 +113,10 @@ import Testing
 
     @Test func anAppThatStopsConsumingLosesOnlyItsOwnPackets() throws {
         let fixture = try Fixture()
-        let idle = try ReceiveRing.create(in: fixture.core, for: fixture.core.registerApp(), firstPage: 0, pages: 3)
-        let busy = try ReceiveRing.create(in: fixture.core, for: fixture.core.registerApp(), firstPage: 0, pages: 3)
+        let idle = try ReceiveRing.create(
+            in: fixture.core, for: fixture.core.registerApp(), firstPage: 0, pages: 3)
+        let busy = try ReceiveRing.create(
+            in: fixture.core, for: fixture.core.registerApp(), firstPage: 0, pages: 3)
         var idleWriter = RingWriter(idle)
         var busyWriter = RingWriter(busy)
         var busyConsumer = try RingConsumer(core: fixture.core, ring: busy)
@@ -138,7 +142,8 @@ import Testing
         let fixture = try Fixture()
         let hostile = try ReceiveRing.create(
             in: fixture.core, for: fixture.core.registerApp(), firstPage: 2, pages: 4, slotSize: 1_024)
-        let other = try ReceiveRing.create(in: fixture.core, for: fixture.core.registerApp(), firstPage: 2, pages: 4)
+        let other = try ReceiveRing.create(
+            in: fixture.core, for: fixture.core.registerApp(), firstPage: 2, pages: 4)
         var hostileWriter = RingWriter(hostile)
         var hostileConsumer = try RingConsumer(core: fixture.core, ring: hostile)
         var otherWriter = RingWriter(other)
@@ -170,7 +175,8 @@ import Testing
             default:
                 let length = Int.random(in: 0...1_514, using: &random)
                 if fixture.deliver(
-                    packet(sent, count: length), timestamp: UInt64(sent), tag: UInt64(length), with: &otherWriter)
+                    packet(sent, count: length), timestamp: UInt64(sent), tag: UInt64(length),
+                    with: &otherWriter)
                     == .delivered
                 {
                     sent += 1

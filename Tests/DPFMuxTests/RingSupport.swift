@@ -14,7 +14,8 @@ struct Fixture {
 
     /// Offers `packet` to the ring through the worker.
     func deliver(
-        _ packet: [UInt8], wireLength: Int? = nil, timestamp: UInt64, tag: UInt64, with writer: inout RingWriter
+        _ packet: [UInt8], wireLength: Int? = nil, timestamp: UInt64, tag: UInt64,
+        with writer: inout RingWriter
     ) -> DeliveryOutcome {
         core.withCriticalSection(worker) { access in
             packet.withUnsafeBytes {

@@ -64,7 +64,8 @@ import Testing
     @Test func roundTripIsExactAndRecordsTruncation() throws {
         let fixture = try Fixture()
         _ = try fixture.core.registerApp()  // the ring's app is not app 0
-        let ring = try ReceiveRing.create(in: fixture.core, for: fixture.core.registerApp(), firstPage: 3, pages: 5)
+        let ring = try ReceiveRing.create(
+            in: fixture.core, for: fixture.core.registerApp(), firstPage: 3, pages: 5)
         var writer = RingWriter(ring)
         var consumer = try RingConsumer(core: fixture.core, ring: ring)
         #expect(consumer.layout == ring.layout)
@@ -85,7 +86,8 @@ import Testing
                 let wire = sent % 5 == 0 ? length + 100 : nil
                 if min(length, 2_016) < (wire ?? length) { truncated += 1 }
                 let outcome = fixture.deliver(
-                    bytes, wireLength: wire, timestamp: 1_000_000 + UInt64(sent) * 7, tag: UInt64(sent) << 32 | 9,
+                    bytes, wireLength: wire, timestamp: 1_000_000 + UInt64(sent) * 7,
+                    tag: UInt64(sent) << 32 | 9,
                     with: &writer)
                 #expect(outcome == .delivered)
                 sent += 1
@@ -117,13 +119,15 @@ import Testing
 
     @Test func fullRingDropsAndCountsThenResumes() throws {
         let fixture = try Fixture()
-        let ring = try ReceiveRing.create(in: fixture.core, for: fixture.core.registerApp(), firstPage: 0, pages: 3)
+        let ring = try ReceiveRing.create(
+            in: fixture.core, for: fixture.core.registerApp(), firstPage: 0, pages: 3)
         #expect(ring.layout.slotCount == 4)
         var writer = RingWriter(ring)
         var consumer = try RingConsumer(core: fixture.core, ring: ring)
         var outcomes: [DeliveryOutcome] = []
         for tag in 0..<10 {
-            outcomes.append(fixture.deliver(packet(tag, count: 64), timestamp: 0, tag: UInt64(tag), with: &writer))
+            outcomes.append(
+                fixture.deliver(packet(tag, count: 64), timestamp: 0, tag: UInt64(tag), with: &writer))
         }
         #expect(outcomes == Array(repeating: .delivered, count: 4) + Array(repeating: .dropped, count: 6))
         #expect(writer.counters.dropped == 6 && writer.counters.delivered == 4)
@@ -131,7 +135,8 @@ import Testing
         let releasedTwo = consumer.release() && consumer.release()
         #expect(releasedTwo)
         for tag in 10..<13 {
-            outcomes.append(fixture.deliver(packet(tag, count: 64), timestamp: 0, tag: UInt64(tag), with: &writer))
+            outcomes.append(
+                fixture.deliver(packet(tag, count: 64), timestamp: 0, tag: UInt64(tag), with: &writer))
         }
         #expect(outcomes.suffix(3) == [.delivered, .delivered, .dropped])
         var tags: [UInt64] = []
@@ -142,6 +147,7 @@ import Testing
         }
         #expect(tags == [2, 3, 10, 11])
         #expect(writer.counters.offered == 13)
-        #expect(writer.counters.delivered == 6 && writer.counters.dropped == 7 && writer.counters.cancelled == 0)
+        #expect(
+            writer.counters.delivered == 6 && writer.counters.dropped == 7 && writer.counters.cancelled == 0)
     }
 }
