@@ -10,7 +10,7 @@ let package = Package(
             name: "DPFCore",
             targets: [
                 "DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie", "DPFBytecode", "DPFCompiler",
-                "DPFEngine", "DPFWorkloads", "DPFMemory",
+                "DPFEngine", "DPFWorkloads", "DPFMemory", "DPFMux",
             ]),
     ],
     dependencies: [
@@ -53,6 +53,9 @@ let package = Package(
         // The exokernel memory core: page frames in a memory file, owners, capabilities, secure
         // bindings (page tables, software TLBs), visible revocation. Nothing of the filter pipeline.
         .target(name: "DPFMemory", dependencies: ["CMemoryFile"]),
+        // The exokernel network multiplexer: receive rings in apps' own frames, reached through
+        // their software TLBs.
+        .target(name: "DPFMux", dependencies: ["DPFMemory", "DPFWire"]),
         // memfd_create, which Glibc's module does not export.
         .target(name: "CMemoryFile"),
         // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
@@ -102,6 +105,7 @@ let package = Package(
             dependencies: ["DPFWorkloads", "DPFFilter", "DPFTrie", "DPFWire", "DPFTestSupport"]),
         .testTarget(
             name: "DPFMemoryTests", dependencies: ["DPFMemory", "DPFTestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "DPFMuxTests", dependencies: ["DPFMux", "DPFMemory", "DPFTestSupport"]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
         .testTarget(
             name: "DPFCommandsTests",

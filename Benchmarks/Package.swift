@@ -11,7 +11,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     // One executable per suite, each in Benchmarks/<name>.
-    targets: ["Bytecode", "Trie", "FrontEnd", "Memory"].map { suite in
+    targets: ["Bytecode", "Trie", "FrontEnd", "Memory", "Mux"].map { suite in
         .executableTarget(
             name: suite,
             dependencies: [

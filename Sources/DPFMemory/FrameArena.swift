@@ -75,6 +75,16 @@ public final class FrameArena: @unchecked Sendable {
     @inline(__always)
     func address(of frame: UInt32) -> UnsafeMutableRawPointer { base + Int(frame) * FrameArena.frameSize }
 
+    /// The address of `frame` in the multiplexer's own mapping of the arena: what an in-process
+    /// app uses to reach the frames it owns, as a process would reach them after mapping them
+    /// from `fileDescriptor` at `offset(of:)`. The address stays valid for the arena's life, but
+    /// the frame's bytes belong to whoever owns the frame now: a user must stop using it once
+    /// its binding goes (frames are zeroed and handed on).
+    public func address(ofFrame frame: UInt32) throws(MemoryError) -> UnsafeMutableRawPointer {
+        guard Int(frame) < frameCount else { throw .frameOutOfRange(frame) }
+        return address(of: frame)
+    }
+
     /// The frame's generation now.
     @inline(__always)
     public func generation(of frame: UInt32) -> UInt64 { view.generation(of: frame) }

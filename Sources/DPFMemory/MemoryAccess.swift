@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A worker's access to app memory inside a critical section (`MemoryCore.withCriticalSection`):
 /// every translation goes through the app's software TLB, every write checks the frame's
 /// generation. Lock-free and allocation-free; do not let it escape the section.
@@ -106,5 +108,56 @@ public struct MemoryAccess {
             let translation = translate(app, page: page, for: .read)
         else { return nil }
         return (arena.address(of: translation.frame) + offset).load(as: UInt64.self)
+    }
+    /// Loads a 64-bit word with acquire ordering (a ring's owner word: what the app wrote before
+    /// releasing the word is visible after), if the page is bound readable.
+    @inlinable @inline(__always)
+    public func loadAcquire(from app: AppID, page: UInt32, offset: Int) -> UInt64? {
+        guard let translation = translate(app, page: page, for: .read) else { return nil }
+        return loadAcquire(from: translation, offset: offset)
+    }
+
+    /// Stores a 64-bit word with release ordering (everything written before it is visible to
+    /// whoever loads the word with acquire), if the page is bound writable.
+    @discardableResult
+    @inlinable @inline(__always)
+    public func storeRelease(_ word: UInt64, to app: AppID, page: UInt32, offset: Int) -> Bool {
+        guard let translation = translate(app, page: page, for: .write) else { return false }
+        return storeRelease(word, into: translation, offset: offset)
+    }
+
+    /// Loads a 64-bit word with acquire ordering from an 8-byte-aligned `offset` of a translation
+    /// made earlier in this critical section; nil when the translation lacks `read` or the frame's
+    /// generation has moved on since.
+    @inlinable @inline(__always)
+    public func loadAcquire(from translation: Translation, offset: Int) -> UInt64? {
+        guard offset >= 0, offset <= FrameArena.frameSize - 8, offset & 7 == 0,
+            translation.rights.contains(.read), Int(translation.frame) < arena.frameCount,
+            arena.generation(of: translation.frame) == translation.generation
+        else { return nil }
+        return MemoryAccess.atomicWord(arena.address(of: translation.frame) + offset)[0].load(
+            ordering: .acquiring)
+    }
+
+    /// Stores a 64-bit word with release ordering at an 8-byte-aligned `offset` of a translation
+    /// made earlier in this critical section, if the frame's generation is still the
+    /// translation's (the write path's check, as `write(_:into:offset:)`).
+    @discardableResult
+    @inlinable @inline(__always)
+    public func storeRelease(_ word: UInt64, into translation: Translation, offset: Int) -> Bool {
+        guard offset >= 0, offset <= FrameArena.frameSize - 8, offset & 7 == 0,
+            translation.rights.contains(.write), Int(translation.frame) < arena.frameCount,
+            arena.generation(of: translation.frame) == translation.generation
+        else { return false }
+        MemoryAccess.atomicWord(arena.address(of: translation.frame) + offset)[0].store(
+            word, ordering: .releasing)
+        return true
+    }
+
+    /// The 8-byte-aligned word at `address` as an atomic: frame memory is untyped bytes shared
+    /// with the app, and `Atomic<UInt64>` has the layout of a `UInt64`.
+    @inlinable @inline(__always)
+    static func atomicWord(_ address: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        address.assumingMemoryBound(to: Atomic<UInt64>.self)
     }
 }
