@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "DPFMemory", dependencies: ["CMemoryFile"]),
         // The exokernel network multiplexer: receive rings in apps' own frames, reached through
         // their software TLBs.
-        .target(name: "DPFMux", dependencies: ["DPFMemory", "DPFWire"]),
+        .target(name: "DPFMux", dependencies: ["DPFMemory"]),
         // memfd_create, which Glibc's module does not export.
         .target(name: "CMemoryFile"),
         // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
