@@ -109,6 +109,7 @@ public struct MemoryAccess {
         else { return nil }
         return (arena.address(of: translation.frame) + offset).load(as: UInt64.self)
     }
+
     /// Loads a 64-bit word with acquire ordering (a ring's owner word: what the app wrote before
     /// releasing the word is visible after), if the page is bound readable.
     @inlinable @inline(__always)
