@@ -125,7 +125,7 @@ public final class DecodedProgram: @unchecked Sendable {
 /// filter's rank is 0, since numbers stay below `Verifier.maximumFilters`, so a rank of 0 marks a
 /// tap (which always gets a copy and never competes).
 public enum DeliveryRank {
-    public static let none: UInt64 = 0
+    public static let none = DeliveryKey.none.rawValue
 
     /// Filter `number`'s rank, or 0 for a tap.
     public static func rank(filter number: Int, _ filter: ProgramFilter) -> UInt64 {
@@ -135,7 +135,7 @@ public enum DeliveryRank {
     /// The candidate key of an exclusive filter of rank `rank` matched with `specificity`.
     @inline(__always)
     public static func candidate(_ rank: UInt64, specificity: UInt16) -> UInt64 {
-        rank | UInt64(specificity) << DeliveryKey.specificityShift
+        DeliveryKey.candidate(rank, specificity: specificity)
     }
 
     /// The owning filter's number for the best candidate `best`, or -1 for `none`.

@@ -8,7 +8,7 @@ import DPFWire
 /// alive). Immutable, so threads may share it.
 public final class Interpreter: @unchecked Sendable {
     public let decoded: DecodedProgram
-    public let verified: VerifiedProgram
+    public var verified: VerifiedProgram { decoded.verified }
     private let code: Code
     private let registerCount: Int
 
@@ -16,7 +16,6 @@ public final class Interpreter: @unchecked Sendable {
 
     public init(_ decoded: DecodedProgram) {
         self.decoded = decoded
-        verified = decoded.verified
         code = Code(decoded)
         registerCount = decoded.registerCount
     }

@@ -43,11 +43,6 @@ public struct RingConsumer {
     /// The address of each slot page, in ring order.
     private let slotPages: [UnsafeMutableRawPointer]
     private var slot = 0
-    // The layout's geometry, precomputed (slots per page and slot size are powers of two).
-    private let slotsPerPageShift: Int
-    private let slotInPageMask: Int
-    private let slotSizeShift: Int
-    private let capacity: Int
 
     public init(core: MemoryCore, app: AppID, firstPage: UInt32) throws(RingError) {
         let table = core.pageTable(of: app)
@@ -82,10 +77,6 @@ public struct RingConsumer {
         self.layout = layout
         self.header = header
         self.slotPages = slotPages
-        slotsPerPageShift = layout.slotsPerPage.trailingZeroBitCount
-        slotInPageMask = layout.slotsPerPage - 1
-        slotSizeShift = layout.slotSize.trailingZeroBitCount
-        capacity = layout.capacity
         // Resume where the app's last consumer left off (0 for a new ring).
         position = RingWords.loadAcquire(header + RingLayout.consumerOffset)
         slot = Int(position % UInt64(layout.slotCount))
@@ -96,7 +87,7 @@ public struct RingConsumer {
     }
 
     private var slotAddress: UnsafeMutableRawPointer {
-        slotPages[slot >> slotsPerPageShift] + (slot & slotInPageMask) << slotSizeShift
+        slotPages[layout.slotPage(ofSlot: slot)] + layout.offsetInPage(ofSlot: slot)
     }
 
     /// The next filled slot's packet, or nil when the multiplexer has not filled it yet. Does not
@@ -106,7 +97,8 @@ public struct RingConsumer {
         guard RingWords.loadAcquire(address + RingLayout.ownerOffset) == RingLayout.filled else { return nil }
         // The app's own memory: clamp what it says, so a scribbled slot cannot send a read astray.
         let captured = min(
-            Int(address.load(fromByteOffset: RingLayout.capturedLengthOffset, as: UInt32.self)), capacity)
+            Int(address.load(fromByteOffset: RingLayout.capturedLengthOffset, as: UInt32.self)),
+            layout.capacity)
         let wire = Int(address.load(fromByteOffset: RingLayout.wireLengthOffset, as: UInt32.self))
         return ReceivedPacket(
             bytes: UnsafeRawBufferPointer(start: address + RingLayout.slotHeaderSize, count: captured),
@@ -127,7 +119,7 @@ public struct RingConsumer {
         }
         RingWords.storeRelease(RingLayout.released, address + RingLayout.ownerOffset)
         position &+= 1
-        slot = slot + 1 == layout.slotCount ? 0 : slot + 1
+        slot = layout.slot(after: slot)
         RingWords.storeRelease(position, header + RingLayout.consumerOffset)
         return true
     }

@@ -71,29 +71,36 @@ public struct RingLayout: Hashable, Sendable {
 
     public let slotCount: Int
     public let slotSize: Int
+    // Slot sizes and slots per page are powers of two: slots are located by shifts, not division.
+    private let slotSizeShift: Int
+    private let slotsPerPageShift: Int
 
     /// A layout of `slotCount` slots of `slotSize` bytes (a power of two in 128...4,096).
     public init(slotCount: Int, slotSize: Int = RingLayout.defaultSlotSize) throws(RingError) {
-        guard slotSize >= RingLayout.minimumSlotSize, slotSize <= RingLayout.pageSize,
-            slotSize & (slotSize - 1) == 0
-        else { throw .invalidSlotSize(slotSize) }
+        try RingLayout.validate(slotSize: slotSize)
         guard slotCount >= 1, slotCount <= RingLayout.maximumSlots else { throw .invalidSlotCount(slotCount) }
         self.slotCount = slotCount
         self.slotSize = slotSize
+        slotSizeShift = slotSize.trailingZeroBitCount
+        slotsPerPageShift = (RingLayout.pageSize / slotSize).trailingZeroBitCount
+    }
+
+    private static func validate(slotSize: Int) throws(RingError) {
+        guard slotSize >= RingLayout.minimumSlotSize, slotSize <= RingLayout.pageSize,
+            slotSize & (slotSize - 1) == 0
+        else { throw .invalidSlotSize(slotSize) }
     }
 
     /// The largest layout that fits `pages` pages (the header page and `pages − 1` pages of slots).
     public init(pages: Int, slotSize: Int = RingLayout.defaultSlotSize) throws(RingError) {
         guard pages >= 2, pages <= 1 + RingLayout.maximumSlots else { throw .invalidPageCount(pages) }
-        guard slotSize >= RingLayout.minimumSlotSize, slotSize <= RingLayout.pageSize,
-            slotSize & (slotSize - 1) == 0
-        else { throw .invalidSlotSize(slotSize) }
+        try RingLayout.validate(slotSize: slotSize)
         try self.init(
             slotCount: min((pages - 1) * (RingLayout.pageSize / slotSize), RingLayout.maximumSlots),
             slotSize: slotSize)
     }
 
-    public var slotsPerPage: Int { RingLayout.pageSize / slotSize }
+    public var slotsPerPage: Int { 1 << slotsPerPageShift }
     /// Packet bytes a slot holds.
     public var capacity: Int { slotSize - RingLayout.slotHeaderSize }
     /// Pages the ring spans: the header page and the slot pages.
@@ -102,6 +109,18 @@ public struct RingLayout: Hashable, Sendable {
 
     /// The byte offset of slot `index` from the ring's start.
     public func offset(ofSlot index: Int) -> Int { RingLayout.firstSlotOffset + index * slotSize }
+
+    /// Which slot page (0 is the page after the header) holds slot `index`.
+    @inline(__always)
+    public func slotPage(ofSlot index: Int) -> Int { index >> slotsPerPageShift }
+
+    /// Where slot `index` starts within its page.
+    @inline(__always)
+    public func offsetInPage(ofSlot index: Int) -> Int { (index & (slotsPerPage - 1)) << slotSizeShift }
+
+    /// The slot after `index`, wrapping at the end of the ring.
+    @inline(__always)
+    public func slot(after index: Int) -> Int { index + 1 == slotCount ? 0 : index + 1 }
 }
 
 /// Every refusal of ring setup and of a consumer reading a ring's header. A hostile or broken

@@ -47,20 +47,11 @@ public struct RingWriter: Sendable {
 
     /// The slot at the cursor.
     private var slot = 0
-    // The layout's geometry, precomputed (slots per page and slot size are powers of two).
-    private let slotsPerPageShift: Int
-    private let slotInPageMask: Int
-    private let slotSizeShift: Int
-    private let capacity: Int
 
     public init(app: AppID, firstPage: UInt32, layout: RingLayout) {
         self.app = app
         self.firstPage = firstPage
         self.layout = layout
-        slotsPerPageShift = layout.slotsPerPage.trailingZeroBitCount
-        slotInPageMask = layout.slotsPerPage - 1
-        slotSizeShift = layout.slotSize.trailingZeroBitCount
-        capacity = layout.capacity
     }
 
     public init(_ ring: ReceiveRing) {
@@ -76,8 +67,8 @@ public struct RingWriter: Sendable {
         through access: MemoryAccess
     ) -> DeliveryOutcome {
         counters.offered &+= 1
-        let slotPage = firstPage &+ 1 &+ UInt32(truncatingIfNeeded: slot >> slotsPerPageShift)
-        let offset = (slot & slotInPageMask) << slotSizeShift
+        let slotPage = firstPage &+ 1 &+ UInt32(truncatingIfNeeded: layout.slotPage(ofSlot: slot))
+        let offset = layout.offsetInPage(ofSlot: slot)
         guard let header = access.translate(app, page: firstPage, for: .write),
             let frame = access.translate(app, page: slotPage, for: [.read, .write]),
             let owner = access.loadAcquire(from: frame, offset: offset + RingLayout.ownerOffset)
@@ -89,7 +80,7 @@ public struct RingWriter: Sendable {
             counters.dropped &+= 1
             return .dropped
         }
-        let captured = min(packet.count, capacity)
+        let captured = min(packet.count, layout.capacity)
         let wire = UInt32(clamping: max(wireLength ?? packet.count, packet.count))
         // captured length, wire length, timestamp, tag: slot bytes 8..<32, in one checked write.
         // (A homogeneous tuple has the layout of a C array.)
@@ -111,7 +102,7 @@ public struct RingWriter: Sendable {
             return .cancelled
         }
         position &+= 1
-        slot = slot + 1 == layout.slotCount ? 0 : slot + 1
+        slot = layout.slot(after: slot)
         // Informational for the app; if the header's frame went just now, the slot is still delivered.
         access.storeRelease(position, into: header, offset: RingLayout.producerOffset)
         counters.delivered &+= 1

@@ -69,7 +69,8 @@ extension DecisionTrie {
                 let rank = ranks[Int(path.filter)]
                 if let rankKey = rank.key {
                     let key = DeliveryKey(
-                        rawValue: rankKey | UInt64(path.specificity) << DeliveryKey.specificityShift)
+                        rawValue: DeliveryKey.candidate(
+                            rankKey, specificity: UInt16(truncatingIfNeeded: path.specificity)))
                     if key > best {
                         best = key
                         owner = rank.id

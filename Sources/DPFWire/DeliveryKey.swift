@@ -24,7 +24,8 @@ public struct DeliveryKey: Sendable, Hashable, Comparable, CustomStringConvertib
     /// `order` ranks filters by installation (lower is earlier); it must not exceed `maximumOrder`.
     public init(priority: UInt16, specificity: UInt16, order: UInt32) {
         precondition(order <= DeliveryKey.maximumOrder, "install order \(order) out of range")
-        rawValue = DeliveryKey.rank(priority: priority, order: order) | UInt64(specificity) << 32
+        rawValue = DeliveryKey.candidate(
+            DeliveryKey.rank(priority: priority, order: order), specificity: specificity)
     }
 
     /// A filter's key without its specificity, which each matching path adds (see
@@ -32,6 +33,12 @@ public struct DeliveryKey: Sendable, Hashable, Comparable, CustomStringConvertib
     @inline(__always)
     public static func rank(priority: UInt16, order: UInt32) -> UInt64 {
         UInt64(priority) << 48 | UInt64(~order)
+    }
+
+    /// The key of a filter of precomputed `rank` matched by a path of `specificity`.
+    @inline(__always)
+    public static func candidate(_ rank: UInt64, specificity: UInt16) -> UInt64 {
+        rank | UInt64(specificity) << specificityShift
     }
 
     public var priority: UInt16 { UInt16(truncatingIfNeeded: rawValue >> 48) }
