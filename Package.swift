@@ -53,9 +53,14 @@ let package = Package(
         // The exokernel memory core: page frames in a memory file, owners, capabilities, secure
         // bindings (page tables, software TLBs), visible revocation. Nothing of the filter pipeline.
         .target(name: "DPFMemory", dependencies: ["CMemoryFile"]),
-        // The exokernel network multiplexer: receive rings in apps' own frames, reached through
-        // their software TLBs.
-        .target(name: "DPFMux", dependencies: ["DPFMemory"]),
+        // The exokernel network multiplexer: apps, their capabilities and filters, receive rings in
+        // their own frames reached through their software TLBs, compiled snapshots swapped while
+        // packets flow, parallel workers. Takes filter trees, never the parser.
+        .target(
+            name: "DPFMux",
+            dependencies: [
+                "DPFMemory", "DPFWire", "DPFFilter", "DPFTrie", "DPFBytecode", "DPFCompiler", "DPFEngine",
+            ]),
         // memfd_create, which Glibc's module does not export.
         .target(name: "CMemoryFile"),
         // Capture files and libpcap: offline reading and libpcap's own BPF compiler as an oracle.
@@ -105,7 +110,12 @@ let package = Package(
             dependencies: ["DPFWorkloads", "DPFFilter", "DPFTrie", "DPFWire", "DPFTestSupport"]),
         .testTarget(
             name: "DPFMemoryTests", dependencies: ["DPFMemory", "DPFTestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "DPFMuxTests", dependencies: ["DPFMux", "DPFMemory", "DPFTestSupport"]),
+        .testTarget(
+            name: "DPFMuxTests",
+            dependencies: [
+                "DPFMux", "DPFMemory", "DPFEngine", "DPFTrie", "DPFFilter", "DPFAnalysis", "DPFSyntax", "DPFWire",
+                "DPFTestSupport",
+            ]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),
         .testTarget(
             name: "DPFCommandsTests",
