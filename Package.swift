@@ -113,7 +113,8 @@ let package = Package(
         .testTarget(
             name: "DPFMuxTests",
             dependencies: [
-                "DPFMux", "DPFMemory", "DPFEngine", "DPFTrie", "DPFFilter", "DPFAnalysis", "DPFSyntax", "DPFWire",
+                "DPFMux", "DPFMemory", "DPFEngine", "DPFTrie", "DPFFilter", "DPFAnalysis", "DPFSyntax",
+                "DPFWire",
                 "DPFTestSupport",
             ]),
         .testTarget(name: "DPFCaptureTests", dependencies: ["DPFCapture", "DPFWire", "DPFTestSupport"]),

@@ -315,6 +315,11 @@ public final class MemoryCore: Sendable {
                 apps: machine.tlbs.apps, worker: worker))
     }
 
+    /// Returns once every critical section that began before the call has ended: whatever a
+    /// worker found through shared state the caller has since replaced (a multiplexer's compiled
+    /// snapshot) is out of every worker's hands. Never call it from inside a critical section.
+    public func synchronizeWorkers() { machine.epochs.synchronize() }
+
     // MARK: Queued writes
 
     /// Queues a write into `page` of `app` (bound writable now) for a later `deliverQueuedWrites`;

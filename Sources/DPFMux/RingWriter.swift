@@ -60,17 +60,18 @@ public struct RingWriter: Sendable {
 
     /// Delivers `packet` into the next slot, if the app has released it: the slot's lengths,
     /// timestamp, tag and bytes (truncated to the slot's capacity), then its owner word set to
-    /// `filled` with release ordering, then the header's producer position. `wireLength` is the
-    /// packet's length on the wire (at least `packet.count`; defaults to it).
+    /// `filled` with release ordering, then (when `publishing`) the header's producer position.
+    /// `wireLength` is the packet's length on the wire (at least `packet.count`; defaults to it).
+    /// A writer delivering a batch passes `publishing: false` and calls `publish(through:)` once
+    /// after it: the app reads owner words, so the position is only a hint.
     public mutating func deliver(
         _ packet: UnsafeRawBufferPointer, wireLength: Int? = nil, timestamp: UInt64, tag: UInt64,
-        through access: MemoryAccess
+        publishing: Bool = true, through access: MemoryAccess
     ) -> DeliveryOutcome {
         counters.offered &+= 1
         let slotPage = firstPage &+ 1 &+ UInt32(truncatingIfNeeded: layout.slotPage(ofSlot: slot))
         let offset = layout.offsetInPage(ofSlot: slot)
-        guard let header = access.translate(app, page: firstPage, for: .write),
-            let frame = access.translate(app, page: slotPage, for: [.read, .write]),
+        guard let frame = access.translate(app, page: slotPage, for: [.read, .write]),
             let owner = access.loadAcquire(from: frame, offset: offset + RingLayout.ownerOffset)
         else {
             counters.cancelled &+= 1
@@ -103,10 +104,17 @@ public struct RingWriter: Sendable {
         }
         position &+= 1
         slot = layout.slot(after: slot)
-        // Informational for the app; if the header's frame went just now, the slot is still delivered.
-        access.storeRelease(position, into: header, offset: RingLayout.producerOffset)
         counters.delivered &+= 1
         if UInt32(captured) < wire { counters.truncated &+= 1 }
+        if publishing { publish(through: access) }
         return .delivered
+    }
+
+    /// Stores the producer position in the header (with release ordering). Informational for the
+    /// app: if the header's page is gone, the slots are still delivered and nothing is written.
+    public func publish(through access: MemoryAccess) {
+        if let header = access.translate(app, page: firstPage, for: .write) {
+            access.storeRelease(position, into: header, offset: RingLayout.producerOffset)
+        }
     }
 }

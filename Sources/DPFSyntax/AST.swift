@@ -39,7 +39,7 @@ public struct AppDecl: Sendable, Equatable {
 }
 
 /// `grant LABEL, LABEL to APP, APP` (or `grant * to APP`): the app lets those apps install filters
-/// that take packets from the named filters (the file form of presenting a filter's guard).
+/// that take packets from the named filters (the file form of holding a filter's guard).
 public struct GrantDecl: Sendable, Equatable {
     /// Filter labels of this app; `["*"]` for all of them.
     public var filters: [String]

@@ -2,10 +2,14 @@ import DPFFilter
 import DPFWire
 
 extension DecisionTrie {
-    /// Installs a filter. An exclusive filter that would take packets from another app's filter
-    /// (it overlaps it and ranks higher: higher priority, or equal priority and more specific) is
-    /// refused unless `guards` holds that filter's guard; one the delivery rule could not tell apart
-    /// from another app's filter on some packet is refused outright. Returns the new filter's guard.
+    /// Installs a filter and returns its id. An exclusive filter that would take packets from
+    /// another app's filter (it overlaps it and ranks higher: higher priority, or equal priority
+    /// and more specific) is refused unless `granted` holds that filter's id; one the delivery rule
+    /// could not tell apart from another app's filter on some packet is refused outright.
+    ///
+    /// The trie checks no authority itself: `granted` is what the caller (the network
+    /// multiplexer) has established, by checking the guard capabilities the installer presented
+    /// for those filters.
     ///
     /// This is the trusted boundary: `tree` may come from anyone, so it is admitted first (checked
     /// for size and depth, then normalised; see `FilterTree.admitted()`), and every refusal is a
@@ -13,12 +17,12 @@ extension DecisionTrie {
     @discardableResult
     public func insert(
         name: String, app: String, priority: Int = 0, isTap: Bool = false, tree untrustedTree: FilterTree,
-        presenting guards: [FilterGuard] = []
-    ) throws(TrieError) -> FilterGuard {
+        authorizedOver granted: Set<FilterID> = []
+    ) throws(TrieError) -> FilterID {
         let (tree, paths) = try admit(name: name, tree: untrustedTree)
         try checkRank(name: name, priority: priority, paths: paths)
         if !isTap {
-            try checkConflicts(name: name, app: app, priority: priority, paths: paths, guards: guards)
+            try checkConflicts(name: name, app: app, priority: priority, paths: paths, granted: granted)
         }
         return install(name: name, app: app, priority: priority, isTap: isTap, tree: tree, paths: paths)
     }
@@ -74,18 +78,16 @@ extension DecisionTrie {
     }
 
     /// Adds a filter whose paths were expanded, whose rank was checked and whose collisions were
-    /// allowed by the caller.
+    /// allowed by the caller; returns its id.
     @discardableResult
     func install(name: String, app: String, priority: Int, isTap: Bool, tree: FilterTree, paths: [FilterPath])
-        -> FilterGuard
+        -> FilterID
     {
         let index: Int32 = freeFilters.popLast() ?? Int32(filters.count)
         let id = FilterID(rawValue: nextSequence)
-        let filterGuard = FilterGuard(filter: id, secret: secrets.next())
         let record = InstalledFilter(
             id: id, name: name, app: app, priority: priority, isTap: isTap, tree: tree,
-            sequence: nextSequence,
-            filterGuard: filterGuard)
+            sequence: nextSequence)
         let key = isTap ? nil : DeliveryKey.rank(priority: UInt16(priority), order: nextSequence)
         let rank = Rank(id: id, key: key)
         nextSequence += 1
@@ -101,7 +103,7 @@ extension DecisionTrie {
         filters[Int(index)]!.firstPath = firstPath
         filterIDs[name] = id
         slots[id] = index
-        return filterGuard
+        return id
     }
 
     /// Removes a filter; the work is proportional to the filter's own paths.
@@ -195,13 +197,13 @@ extension DecisionTrie {
     }
 
     private func checkConflicts(
-        name: String, app: String, priority: Int, paths: [FilterPath], guards: [FilterGuard]
+        name: String, app: String, priority: Int, paths: [FilterPath], granted: Set<FilterID>
     ) throws(TrieError) {
         for collision in collisions(app: app, priority: priority, paths: paths) {
             switch collision.kind {
             case .tie:
                 throw refusal(for: collision, name: name, app: app, priority: priority, paths: paths)
-            case .wouldSteal where !guards.contains(filter(collision.other)!.filterGuard):
+            case .wouldSteal where !granted.contains(collision.other):
                 throw refusal(for: collision, name: name, app: app, priority: priority, paths: paths)
             default:
                 continue

@@ -1,12 +1,6 @@
 import DPFFilter
 import DPFWire
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Identifies an installed filter for as long as the trie lives: ids are handed out in install
 /// order and never reused, so a verdict names the same filter in every program generation lowered
 /// from the trie (a removed filter's id is never given to another).
@@ -15,13 +9,6 @@ public struct FilterID: Sendable, Hashable, Comparable, CustomStringConvertible 
     public init(rawValue: UInt32) { self.rawValue = rawValue }
     public static func < (lhs: FilterID, rhs: FilterID) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { "#\(rawValue)" }
-}
-
-/// The opaque token returned when a filter is installed. Presenting it lets another app install a
-/// filter that takes packets from this one (the capability system will hand these out).
-public struct FilterGuard: Sendable, Hashable {
-    let filter: FilterID
-    let secret: UInt64
 }
 
 /// What the trie knows about an installed filter.
@@ -37,7 +24,6 @@ public struct InstalledFilter: Sendable {
     /// Install order, the final tie-break between two filters of the same app (see `DeliveryKey`):
     /// increasing with every install, never reused.
     public let sequence: UInt32
-    let filterGuard: FilterGuard
     /// First of the filter's path records, chained through `PathRecord.nextOfFilter`.
     var firstPath: Int32 = -1
 
@@ -121,11 +107,37 @@ public final class DecisionTrie {
     var slots: [FilterID: Int32] = [:]
     /// The next filter's id and install sequence (one counter: ids are handed out in install order).
     var nextSequence: UInt32 = 0
-    var secrets = GuardSecrets()
 
     static let root: Int32 = 0
 
     public init(linkType: LinkType = .ethernet) { self.linkType = linkType }
+
+    /// An independent trie with the same contents: same filters, ids, free lists and next id, so
+    /// it walks, dumps and updates exactly as this one would. Updates to either leave the other
+    /// alone, so a snapshot can keep walking the copy while this trie changes. Cheap: the storage
+    /// is arrays and dictionaries of values, shared copy-on-write until one side writes.
+    public func copy() -> DecisionTrie {
+        let copy = DecisionTrie(linkType: linkType)
+        copy.nodes = nodes
+        copy.freeNodes = freeNodes
+        copy.groups = groups
+        copy.freeGroups = freeGroups
+        copy.accepts = accepts
+        copy.freeAccepts = freeAccepts
+        copy.pathRecords = pathRecords
+        copy.freePaths = freePaths
+        copy.keys = keys
+        copy.keyReferences = keyReferences
+        copy.keyIDs = keyIDs
+        copy.freeKeys = freeKeys
+        copy.filters = filters
+        copy.ranks = ranks
+        copy.freeFilters = freeFilters
+        copy.filterIDs = filterIDs
+        copy.slots = slots
+        copy.nextSequence = nextSequence
+        return copy
+    }
 
     public var filterCount: Int { filterIDs.count }
 
@@ -285,27 +297,5 @@ public final class DecisionTrie {
         releaseKey(groups[Int(groupIndex)].key)
         groups[Int(groupIndex)] = Group(key: -1, next: -1, equalities: OpenAddressingTable(), others: [])
         freeGroups.append(groupIndex)
-    }
-}
-
-/// Unguessable guard secrets from the system's random source, fetched 64 at a time so installing
-/// a filter does not cost a system call.
-struct GuardSecrets {
-    private var buffer: [UInt64] = []
-
-    mutating func next() -> UInt64 {
-        if buffer.isEmpty {
-            buffer = [UInt64](repeating: 0, count: 64)
-            let filled = buffer.withUnsafeMutableBytes { bytes -> Int in
-                guard let urandom = fopen("/dev/urandom", "rb") else { return 0 }
-                defer { fclose(urandom) }
-                return fread(bytes.baseAddress, 1, bytes.count, urandom)
-            }
-            if filled != buffer.count * MemoryLayout<UInt64>.size {
-                var system = SystemRandomNumberGenerator()
-                buffer = buffer.map { _ in system.next() }
-            }
-        }
-        return buffer.removeLast()
     }
 }

@@ -15,14 +15,14 @@ import Testing
     @Test(.enabled(if: Fixtures.hasCorpus, Fixtures.noCorpus)) func enginesAgreeOnTheCorpus() throws {
         let directory = Fixtures.corpusCaptures
         let trie = try GoldenBytecodeTests.examples()
-        var guards: [FilterGuard] = []
+        var granted: Set<FilterID> = []
         for entry in try RandomFilterSets.make(seed: 77, count: 300) {
-            if let filterGuard = try? trie.insert(
+            if let id = try? trie.insert(
                 name: "r." + entry.name, app: "r" + entry.app, priority: entry.priority, isTap: entry.isTap,
                 tree: entry.tree,
-                presenting: guards)
+                authorizedOver: granted)
             {
-                guards.append(filterGuard)
+                granted.insert(id)
             }
         }
         let interpreter = Interpreter(try Verifier.verify(try Lowering.lower(trie)))

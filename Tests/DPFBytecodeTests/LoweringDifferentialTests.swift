@@ -14,13 +14,13 @@ import Testing
 @Suite struct LoweringDifferentialTests {
     static func trie(_ entries: [RandomFilterSets.Entry]) -> DecisionTrie {
         let trie = DecisionTrie()
-        var guards: [FilterGuard] = []
+        var granted: Set<FilterID> = []
         for entry in entries {
-            if let filterGuard = try? trie.insert(
+            if let id = try? trie.insert(
                 name: entry.name, app: entry.app, priority: entry.priority, isTap: entry.isTap,
-                tree: entry.tree, presenting: guards)
+                tree: entry.tree, authorizedOver: granted)
             {
-                guards.append(filterGuard)
+                granted.insert(id)
             }
         }
         return trie

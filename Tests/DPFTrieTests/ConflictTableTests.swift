@@ -11,7 +11,8 @@ import Testing
         var secondPriority = 0
         var secondIsTap = false
         var secondApp = "b"
-        var presentGuard = false
+        /// Whether the second filter is authorized over the first (its installer holds its guard).
+        var authorized = false
         /// `nil` when the second filter is accepted.
         let refusal: String?
         var testDescription: String { "\(first) / \(second)" }
@@ -45,7 +46,7 @@ import Testing
         Case(first: "tcp.dport == 80", second: "tcp.dport == 80 and ip4", secondIsTap: true, refusal: nil),
         Case(first: "tcp.dport == 80", second: "tcp.dport == 80 and ip4", secondApp: "a", refusal: nil),
         Case(
-            first: "tcp.dport == 80", second: "tcp.dport == 80 and ip4.src == 10.0.0.1", presentGuard: true,
+            first: "tcp.dport == 80", second: "tcp.dport == 80 and ip4.src == 10.0.0.1", authorized: true,
             refusal: nil),
         Case(first: "ip4.ttl > 64", second: "ip4.ttl < 32", refusal: nil),
         Case(first: "tcp and not tcp.dport == 80", second: "tcp.dport == 80", refusal: nil),
@@ -71,7 +72,7 @@ import Testing
     @Test(arguments: cases)
     func secondFilter(_ conflict: Case) throws {
         let trie = DecisionTrie()
-        let firstGuard = try trie.insert(
+        let first = try trie.insert(
             name: "a.f", app: "a", priority: conflict.firstPriority,
             tree: RandomFilterSets.tree(conflict.first))
         let second = try RandomFilterSets.tree(conflict.second)
@@ -80,7 +81,7 @@ import Testing
                 name: "\(conflict.secondApp).\(conflict.secondApp == "a" ? "g" : "f")",
                 app: conflict.secondApp,
                 priority: conflict.secondPriority, isTap: conflict.secondIsTap, tree: second,
-                presenting: conflict.presentGuard ? [firstGuard] : [])
+                authorizedOver: conflict.authorized ? [first] : [])
             #expect(conflict.refusal == nil, "accepted, expected: \(conflict.refusal ?? "")")
         } catch {
             #expect(error.message == conflict.refusal)
@@ -88,16 +89,19 @@ import Testing
         }
     }
 
-    @Test func guardsAreNotTransferable() throws {
+    /// Authority over one filter is not authority over another: a steal needs the victim's id.
+    @Test func authorityIsPerFilter() throws {
         let trie = DecisionTrie()
-        try trie.insert(name: "a.f", app: "a", tree: RandomFilterSets.tree("udp.dport == 53"))
-        let otherGuard = try trie.insert(
+        let victim = try trie.insert(name: "a.f", app: "a", tree: RandomFilterSets.tree("udp.dport == 53"))
+        let other = try trie.insert(
             name: "c.f", app: "c", tree: RandomFilterSets.tree("tcp.dport == 53"))
+        let thief = try RandomFilterSets.tree("udp.dport == 53")
         #expect(throws: TrieError.self) {
-            try trie.insert(
-                name: "b.f", app: "b", priority: 1, tree: RandomFilterSets.tree("udp.dport == 53"),
-                presenting: [otherGuard])
+            try trie.insert(name: "b.f", app: "b", priority: 1, tree: thief, authorizedOver: [other])
         }
+        #expect(trie.id(named: "b.f") == nil)
+        try trie.insert(name: "b.f", app: "b", priority: 1, tree: thief, authorizedOver: [other, victim])
+        #expect(trie.id(named: "b.f") != nil)
     }
 
     @Test func refusedFiltersLeaveNoTrace() throws {

@@ -10,7 +10,7 @@ import Testing
         let pool = try RandomFilterSets.make(seed: seed, count: 300)
         var generator = SeededGenerator(seed: seed)
         let trie = DecisionTrie()
-        var guards: [FilterGuard] = []
+        var granted: Set<FilterID> = []
         var installed: [RandomFilterSets.Entry] = []
         var (inserts, removes, peak) = (0, 0, 0)
         for step in 0..<1200 {
@@ -21,12 +21,12 @@ import Testing
             } else {
                 let candidate = generator.pick(pool)
                 guard trie.id(named: candidate.name) == nil else { continue }
-                if let filterGuard = try? trie.insert(
+                if let id = try? trie.insert(
                     name: candidate.name, app: candidate.app, priority: candidate.priority,
                     isTap: candidate.isTap, tree: candidate.tree,
-                    presenting: guards)
+                    authorizedOver: granted)
                 {
-                    guards.append(filterGuard)
+                    granted.insert(id)
                     installed.append(candidate)
                     inserts += 1
                     peak = max(peak, installed.count)
@@ -34,13 +34,13 @@ import Testing
             }
             if step % 100 == 99 || step == 1199 {
                 let rebuilt = DecisionTrie()
-                var rebuiltGuards: [FilterGuard] = []
+                var rebuiltGranted: Set<FilterID> = []
                 for filter in installed {
-                    rebuiltGuards.append(
+                    rebuiltGranted.insert(
                         try rebuilt.insert(
                             name: filter.name, app: filter.app, priority: filter.priority,
                             isTap: filter.isTap, tree: filter.tree,
-                            presenting: rebuiltGuards))
+                            authorizedOver: rebuiltGranted))
                 }
                 #expect(trie.dump() == rebuilt.dump())
                 #expect(trie.statistics.nodes == rebuilt.statistics.nodes)

@@ -6,19 +6,20 @@ import Testing
 
 /// The trie walker gives exactly the delivery rule's verdict computed from the reference evaluator.
 @Suite struct TrieWalkerTests {
-    /// Installs what the trie accepts (presenting every guard, so only ties are refused).
+    /// Installs what the trie accepts (authorized over every filter installed before, so only
+    /// ties are refused).
     static func build(_ filters: [RandomFilterSets.Entry]) -> (
         DecisionTrie, installed: [RandomFilterSets.Entry]
     ) {
         let trie = DecisionTrie()
-        var guards: [FilterGuard] = []
+        var granted: Set<FilterID> = []
         var installed: [RandomFilterSets.Entry] = []
         for filter in filters {
             do {
-                guards.append(
+                granted.insert(
                     try trie.insert(
                         name: filter.name, app: filter.app, priority: filter.priority, isTap: filter.isTap,
-                        tree: filter.tree, presenting: guards))
+                        tree: filter.tree, authorizedOver: granted))
                 installed.append(filter)
             } catch {
                 #expect(error.kind == .tie || error.kind == .tooManyPaths, "\(error)")
@@ -46,7 +47,7 @@ import Testing
 
     @Test func handBuiltDelivery() throws {
         let trie = DecisionTrie()
-        let webGuard = try trie.insert(
+        let web = try trie.insert(
             name: "web.http", app: "web", priority: 10, tree: RandomFilterSets.tree("tcp.dport == 80"))
         try trie.insert(
             name: "dns.1", app: "dns", tree: RandomFilterSets.tree("udp.dport == 53 or udp.sport == 53"))
@@ -54,7 +55,7 @@ import Testing
         try trie.insert(
             name: "farm.http", app: "farm", priority: 10,
             tree: RandomFilterSets.tree("tcp.dport == 80 and ip4.dst in 10.1.0.0/16"),
-            presenting: [webGuard])
+            authorizedOver: [web])
         let id = { (name: String) in trie.id(named: name)! }
         let http = { (dst: IPv4Address) in
             PacketBuilder.ethernet().ipv4(src: IPv4Address(192, 0, 2, 1), dst: dst).tcp(
@@ -74,16 +75,16 @@ import Testing
         #expect(trie.verdict(for: Packet(bytes: [1, 2, 3])) == Verdict())
     }
 
-    /// Installs `(name, app, priority, isTap, expression)` rows, presenting every guard; all must
-    /// be accepted.
+    /// Installs `(name, app, priority, isTap, expression)` rows, each authorized over every filter
+    /// before it; all must be accepted.
     static func install(_ rows: [(String, String, Int, Bool, String)]) throws -> DecisionTrie {
         let trie = DecisionTrie()
-        var guards: [FilterGuard] = []
+        var granted: Set<FilterID> = []
         for (name, app, priority, isTap, text) in rows {
-            guards.append(
+            granted.insert(
                 try trie.insert(
                     name: name, app: app, priority: priority, isTap: isTap, tree: RandomFilterSets.tree(text),
-                    presenting: guards))
+                    authorizedOver: granted))
         }
         return trie
     }

@@ -1,0 +1,237 @@
+import DPFEngine
+import DPFMemory
+import DPFWire
+import Synchronization
+
+/// A demultiplexing worker: its memory-core worker slot and its state, behind a lock the worker
+/// holds for one batch at a time (statistics readers take it between batches, so what they read
+/// is a batch boundary, where the counters balance). No other lock is taken per batch, none per
+/// packet.
+final class MuxWorker: @unchecked Sendable {
+    // @unchecked: `state` is touched only under `lock`. (A pointer, not `Mutex<WorkerState>`: the
+    // batch's borrowed packets and the snapshot pass through the state's methods, which the
+    // mutex's region checking cannot see through; the pointer also spares the hot loop
+    // exclusivity checks.)
+    let memoryWorker: Worker
+    let lock = Mutex<Void>(())
+    let state: UnsafeMutablePointer<WorkerState>
+
+    init(memoryWorker: Worker, maxApps: Int, batchSize: Int, linkType: LinkType) {
+        self.memoryWorker = memoryWorker
+        state = .allocate(capacity: 1)
+        state.initialize(
+            to: WorkerState(
+                index: memoryWorker.index, maxApps: maxApps, batchSize: batchSize, linkType: linkType))
+    }
+
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    /// Runs `body` on the state under the worker's lock.
+    func withState<Result>(_ body: (inout WorkerState) -> Result) -> Result {
+        lock.withLock { _ in body(&state.pointee) }
+    }
+
+    /// Demultiplexes the packets of `batch` at `share` (every packet when nil) under the published
+    /// snapshot, inside one critical section.
+    func process(
+        _ batch: SourceBatch, share: UnsafeBufferPointer<Int32>?, snapshots: SnapshotCell, memory: MemoryCore
+    ) {
+        memory.withCriticalSection(memoryWorker) { access in
+            guard let snapshot = snapshots.current() else { return }
+            snapshot._withUnsafeGuaranteedRef { snapshot in
+                withState { $0.process(batch, share: share, snapshot: snapshot, access: access) }
+            }
+        }
+    }
+}
+
+/// One worker's private state: the verdict buffer, a ring writer per app (its cursor into the
+/// app's ring for this worker) and the counters.
+struct WorkerState: ~Copyable {
+    let index: Int
+    let linkType: LinkType
+    let minimumLength: Int
+    var generation: UInt64 = 0
+    var verdicts: VerdictBatch
+    /// The filter count `verdicts` has tap room for.
+    var verdictFilters = 0
+    /// The batch's well-formed packets, gathered for the engine, and where each came from.
+    let gathered: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>
+    let origins: UnsafeMutableBufferPointer<Int32>
+    /// By app slot: this worker's writer into the app's ring, and the rings' incarnation.
+    var writers: [RingWriter?]
+    var incarnations: [UInt64]
+    /// By app slot: the packet sequence of the app's last tap copy, and what became of it.
+    var lastCopy: [UInt64]
+    var lastCopyOutcome: [DeliveryOutcome]
+    /// Apps delivered to in this batch (their producer positions are published once, after it).
+    var touched: [Int32]
+    var touchedMark: [UInt64]
+    var batchNumber: UInt64 = 0
+    var sequence: UInt64 = 0
+
+    // Counters (see `MuxStatistics`).
+    var received: UInt64 = 0
+    var owners = DeliveryCounters()
+    var unmatched: UInt64 = 0
+    var malformed: UInt64 = 0
+    var apps: [DeliveryCounters]
+    /// By filter id.
+    var filters: [DeliveryCounters] = []
+
+    init(index: Int, maxApps: Int, batchSize: Int, linkType: LinkType) {
+        self.index = index
+        self.linkType = linkType
+        minimumLength = WorkerState.minimumLength(linkType)
+        verdicts = VerdictBatch(packets: batchSize, filters: 0)
+        gathered = .allocate(capacity: batchSize)
+        origins = .allocate(capacity: batchSize)
+        writers = Array(repeating: nil, count: maxApps)
+        incarnations = Array(repeating: 0, count: maxApps)
+        lastCopy = Array(repeating: .max, count: maxApps)
+        lastCopyOutcome = Array(repeating: .delivered, count: maxApps)
+        touched = []
+        touched.reserveCapacity(maxApps)
+        touchedMark = Array(repeating: .max, count: maxApps)
+        apps = Array(repeating: DeliveryCounters(), count: maxApps)
+    }
+
+    deinit {
+        gathered.deallocate()
+        origins.deallocate()
+    }
+
+    /// The bytes a packet of `linkType` needs before its network header.
+    static func minimumLength(_ linkType: LinkType) -> Int {
+        switch linkType {
+        case .ethernet, .linuxCooked: linkType.layout.networkOffset(vlanDepth: 0)
+        case .raw, .ipv4, .ipv6: 1
+        }
+    }
+
+    /// True for a packet the filters cannot make sense of (see `MuxStatistics.malformed`).
+    @inline(__always)
+    func isMalformed(_ packet: UnsafeRawBufferPointer, wireLength: Int) -> Bool {
+        if packet.count > wireLength || packet.count < minimumLength { return true }
+        switch linkType {
+        case .ethernet, .linuxCooked: return false
+        case .raw:
+            let version = packet[0] >> 4
+            return version != 4 && version != 6
+        case .ipv4: return packet[0] >> 4 != 4
+        case .ipv6: return packet[0] >> 4 != 6
+        }
+    }
+
+    /// Takes on a newly published snapshot: verdict room for its filters, counters for its ids,
+    /// fresh writers for rings attached since.
+    mutating func adopt(_ snapshot: Snapshot) {
+        generation = snapshot.generation
+        if verdictFilters != snapshot.engine.filters.count {
+            verdictFilters = snapshot.engine.filters.count
+            verdicts = snapshot.engine.makeVerdicts(packets: verdicts.capacity)
+        }
+        if filters.count < snapshot.filterIDBound {
+            filters += Array(repeating: DeliveryCounters(), count: snapshot.filterIDBound - filters.count)
+        }
+        for (slot, entry) in snapshot.rings.enumerated() {
+            guard let entry, entry.incarnation != incarnations[slot] else { continue }
+            incarnations[slot] = entry.incarnation
+            writers[slot] = RingWriter(entry.rings[index])
+        }
+    }
+
+    mutating func process(
+        _ batch: SourceBatch, share: UnsafeBufferPointer<Int32>?, snapshot: Snapshot, access: MemoryAccess
+    ) {
+        if snapshot.generation != generation { adopt(snapshot) }
+        batchNumber &+= 1
+        var count = 0
+        if let share {
+            for origin in share { gather(batch, Int(origin), into: &count) }
+        } else {
+            for origin in 0..<batch.count { gather(batch, origin, into: &count) }
+        }
+        var done = 0
+        while done < count {
+            let ran = snapshot.engine.run(
+                UnsafeBufferPointer(rebasing: UnsafeBufferPointer(gathered)[done..<count]), into: verdicts)
+            for index in 0..<ran {
+                route(
+                    index, packet: gathered[done + index], origin: Int(origins[done + index]), batch,
+                    snapshot, access)
+            }
+            done += ran
+        }
+        for app in touched { writers[Int(app)]?.publish(through: access) }
+        touched.removeAll(keepingCapacity: true)
+    }
+
+    @inline(__always)
+    mutating func gather(_ batch: SourceBatch, _ origin: Int, into count: inout Int) {
+        received &+= 1
+        let packet = batch.views[origin]
+        if isMalformed(packet, wireLength: Int(batch.wireLengths[origin])) {
+            malformed &+= 1
+            return
+        }
+        gathered[count] = packet
+        origins[count] = Int32(truncatingIfNeeded: origin)
+        count += 1
+    }
+
+    /// Delivers one decided packet to its owner and to every app with a matching tap (one copy per
+    /// app however many of its taps match), and counts what became of each.
+    @inline(__always)
+    mutating func route(
+        _ index: Int, packet: UnsafeRawBufferPointer, origin: Int, _ batch: SourceBatch, _ snapshot: Snapshot,
+        _ access: MemoryAccess
+    ) {
+        let wireLength = Int(batch.wireLengths[origin])
+        let timestamp = batch.timestamps[origin]
+        let owner = verdicts.owners[index]
+        if owner >= 0 {
+            let app = Int(snapshot.appOfFilter[Int(owner)])
+            let id = snapshot.filterIDs[Int(owner)]
+            let outcome = deliver(
+                packet, wireLength: wireLength, timestamp: timestamp, tag: id, to: app, access)
+            owners.count(outcome, bytes: wireLength)
+            apps[app].count(outcome, bytes: wireLength)
+            filters[Int(id)].count(outcome, bytes: wireLength)
+        } else {
+            unmatched &+= 1
+        }
+        for tap in verdicts.taps(of: index) {
+            let app = Int(snapshot.appOfFilter[Int(tap)])
+            let id = snapshot.filterIDs[Int(tap)]
+            if lastCopy[app] != sequence {
+                lastCopy[app] = sequence
+                lastCopyOutcome[app] = deliver(
+                    packet, wireLength: wireLength, timestamp: timestamp, tag: id, to: app, access)
+                apps[app].count(lastCopyOutcome[app], bytes: wireLength)
+            }
+            filters[Int(id)].count(lastCopyOutcome[app], bytes: wireLength)
+        }
+        sequence &+= 1
+    }
+
+    @inline(__always)
+    mutating func deliver(
+        _ packet: UnsafeRawBufferPointer, wireLength: Int, timestamp: UInt64, tag: UInt32, to app: Int,
+        _ access: MemoryAccess
+    ) -> DeliveryOutcome {
+        guard
+            let outcome = writers[app]?.deliver(
+                packet, wireLength: wireLength, timestamp: timestamp, tag: UInt64(tag), publishing: false,
+                through: access)
+        else { return .cancelled }
+        if outcome == .delivered, touchedMark[app] != batchNumber {
+            touchedMark[app] = batchNumber
+            touched.append(Int32(app))
+        }
+        return outcome
+    }
+}
