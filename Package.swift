@@ -70,7 +70,7 @@ let package = Package(
             name: "DPFCommands",
             dependencies: [
                 "DPFWire", "DPFSyntax", "DPFFilter", "DPFAnalysis", "DPFTrie", "DPFBytecode", "DPFCompiler",
-                "DPFEngine", "DPFWorkloads", "DPFCapture",
+                "DPFEngine", "DPFWorkloads", "DPFCapture", "DPFMemory", "DPFMux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -67,6 +67,38 @@ public final class LibpcapReader {
         }
     }
 
+    /// Shows the next record to `body` without copying it: its captured bytes (valid only during
+    /// the call), its original length and its timestamp in nanoseconds. False at the end of the
+    /// file; a truncated or corrupt record throws, naming the record.
+    public func withNextRecord(
+        _ body: (_ bytes: UnsafeRawBufferPointer, _ originalLength: Int, _ timestamp: UInt64) -> Void
+    ) throws(CaptureError) -> Bool {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        switch pcap_next_ex(handle, &header, &data) {
+        case 1:
+            guard let header, let data else { return false }
+            recordsRead += 1
+            let time = header.pointee.ts
+            let timestamp =
+                UInt64(clamping: Int64(time.tv_sec)) &* 1_000_000_000
+                &+ UInt64(clamping: Int64(time.tv_usec)) &* 1_000
+            body(
+                UnsafeRawBufferPointer(start: data, count: Int(header.pointee.caplen)),
+                Int(header.pointee.len),
+                timestamp)
+            return true
+        case PCAP_ERROR_BREAK:
+            return false
+        default:
+            let reason = String(cString: pcap_geterr(handle))
+            throw CaptureError(
+                .malformed,
+                "\(path): record \(recordsRead + 1): \(reason) (after \(recordsRead) good records)",
+                brokenRecord: (recordsRead + 1, reason))
+        }
+    }
+
     /// The next packet, for link types DPF supports.
     public func nextPacket() throws(CaptureError) -> Packet? {
         guard let linkType else {

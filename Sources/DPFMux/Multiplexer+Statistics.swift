@@ -25,10 +25,10 @@ extension Multiplexer {
                 for (id, counters) in state.filters.enumerated() { filters[id].add(counters) }
             }
         }
-        let (registered, labels, installed, generation) = control.withLock { state in
+        let (registered, labels, installed, generation, fixed) = control.withLock { state in
             (
                 state.apps.compactMap { $0.map { ($0.id, $0.name) } }, state.labels, Set(state.filters.keys),
-                state.generation
+                state.generation, state.fixedEngine != nil
             )
         }
         var tlbHits: UInt64 = 0
@@ -50,7 +50,7 @@ extension Multiplexer {
             let label = labels[id]!
             return MuxStatistics.Filter(
                 id: id, name: label.name, app: label.app, isTap: label.isTap,
-                isInstalled: installed.contains(id),
+                isInstalled: fixed || installed.contains(id),
                 counters: Int(id.rawValue) < filters.count ? filters[Int(id.rawValue)] : DeliveryCounters())
         }
         return MuxStatistics(

@@ -172,6 +172,7 @@ public final class Multiplexer: Sendable {
         guards: [CapabilityHandle] = []
     ) throws(MuxError) -> InstalledMuxFilter {
         try control.withLock { (state: inout ControlState) throws(MuxError) -> InstalledMuxFilter in
+            guard state.fixedEngine == nil else { throw .fixedProgram }
             guard let entry = state.apps[Int(app.index)] else { throw .unknownApp(app) }
             let action = "installing '\(request.name)'"
             try authorize(binding, binding: app, rights: request.isTap ? .tap : .bindNetwork, for: action)
@@ -221,6 +222,7 @@ public final class Multiplexer: Sendable {
         throws(MuxError)
     {
         try control.withLock { (state: inout ControlState) throws(MuxError) in
+            guard state.fixedEngine == nil else { throw .fixedProgram }
             guard let filter = state.filters[id] else { throw .unknownFilter(id) }
             let guarded = try guardedFilter(filterGuard, holder: app, rights: .revoke, for: "removing \(id)")
             guard guarded == id else {
@@ -276,6 +278,37 @@ public final class Multiplexer: Sendable {
     /// The generation of the snapshot now published (1 for the first, with no filters).
     public var generation: UInt64 { control.withLock { $0.generation } }
 
+    /// Runs a compiled, verified program as it is, instead of filters installed by apps: the
+    /// kernel's own configuration (a program compiled ahead of time, `dpf replay --program`).
+    /// Registers every app the program names, with rings of `slots` slots each, and publishes a
+    /// snapshot running the program; installs and removes are refused from then on. Only on a
+    /// multiplexer with no apps yet.
+    public func load(_ program: VerifiedProgram, slots: Int, slotSize: Int = RingLayout.defaultSlotSize)
+        throws(MuxError) -> [MuxApp]
+    {
+        let engine = BytecodeEngine(Interpreter(program))
+        let names = engine.filters.apps.map(\.name)
+        let empty = control.withLock { state in state.appNames.isEmpty }
+        guard empty else {
+            throw .invalidConfiguration("a program can be loaded only before any app registers")
+        }
+        var apps: [MuxApp] = []
+        for name in names {
+            let app = try registerApp(named: name)
+            try createRings(for: app.id, presenting: app.binding, slots: slots, slotSize: slotSize)
+            apps.append(app)
+        }
+        try control.withLock { (state: inout ControlState) throws(MuxError) in
+            state.fixedEngine = engine
+            for filter in engine.filters.filters {
+                state.labels[filter.id] = ControlState.Label(
+                    name: filter.name, app: names[Int(filter.app)], isTap: filter.isTap)
+            }
+            try publish(&state)
+        }
+        return apps
+    }
+
     // MARK: Snapshots
 
     /// Compiles the trie into a new snapshot, publishes it, waits until no worker can still be
@@ -283,10 +316,14 @@ public final class Multiplexer: Sendable {
     func publish(_ state: inout ControlState) throws(MuxError) {
         let engine: any DemuxEngine
         do {
-            switch configuration.engine {
-            case .bytecode: engine = BytecodeEngine(Interpreter(try Compiler.compile(state.trie)))
-            // The trie changes after publication; the snapshot walks a copy of its own.
-            case .trie, .reference: engine = try configuration.engine.make(state.trie.copy())
+            if let fixed = state.fixedEngine {
+                engine = fixed
+            } else {
+                switch configuration.engine {
+                case .bytecode: engine = BytecodeEngine(Interpreter(try Compiler.compile(state.trie)))
+                // The trie changes after publication; the snapshot walks a copy of its own.
+                case .trie, .reference: engine = try configuration.engine.make(state.trie.copy())
+                }
             }
         } catch {
             throw .compile("the filters cannot be compiled: \(error)")
@@ -337,6 +374,9 @@ struct ControlState: ~Copyable {
     var generation: UInt64 = 0
     var nextIncarnation: UInt64 = 0
     var filterIDBound = 0
+    /// A compiled program loaded as-is (`Multiplexer.load`): snapshots run it, and filters can
+    /// no longer be installed or removed.
+    var fixedEngine: (any DemuxEngine)?
 
     init(linkType: LinkType, maxApps: Int) {
         trie = DecisionTrie(linkType: linkType)

@@ -105,6 +105,8 @@ public enum MuxError: Error, Equatable, Sendable, CustomStringConvertible {
     case ring(RingError)
     /// `run` was called while another run was in progress.
     case busy
+    /// The multiplexer runs a loaded program; filters cannot change.
+    case fixedProgram
 
     public var description: String {
         switch self {
@@ -119,6 +121,7 @@ public enum MuxError: Error, Equatable, Sendable, CustomStringConvertible {
         case .memory(let error): "memory core: \(error)"
         case .ring(let error): "ring: \(error)"
         case .busy: "the multiplexer is already running a source"
+        case .fixedProgram: "the multiplexer runs a loaded program; its filters cannot be changed"
         }
     }
 }
@@ -131,7 +134,7 @@ public struct DeliveryCounters: Hashable, Sendable {
     public var dropped: UInt64 = 0
     /// Offered while the ring's memory was gone (unbound, freed, repossessed).
     public var cancelled: UInt64 = 0
-    /// Bytes on the wire of the delivered packets.
+    /// Captured bytes of the delivered packets (before any truncation to a slot).
     public var bytes: UInt64 = 0
 
     public init() {}

@@ -211,9 +211,9 @@ struct WorkerState: ~Copyable {
                 lastCopy[app] = sequence
                 lastCopyOutcome[app] = deliver(
                     packet, wireLength: wireLength, timestamp: timestamp, tag: id, to: app, access)
-                apps[app].count(lastCopyOutcome[app], bytes: wireLength)
+                apps[app].count(lastCopyOutcome[app], bytes: packet.count)
             }
-            filters[Int(id)].count(lastCopyOutcome[app], bytes: wireLength)
+            filters[Int(id)].count(lastCopyOutcome[app], bytes: packet.count)
         }
         sequence &+= 1
     }
