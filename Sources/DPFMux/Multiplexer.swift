@@ -329,9 +329,9 @@ public final class Multiplexer: Sendable {
             throw .compile("the filters cannot be compiled: \(error)")
         }
         let table = engine.filters
-        let appOfFilter = table.filters.map { filter in
-            Int32(state.appNames[table.apps[Int(filter.app)].name]!.index)
-        }
+        // One name lookup per app, not one per filter.
+        let slotOfApp = table.apps.map { app in Int32(state.appNames[app.name]!.index) }
+        let appOfFilter = table.filters.map { filter in slotOfApp[Int(filter.app)] }
         let filterIDs = table.filters.map(\.id.rawValue)
         state.filterIDBound = max(state.filterIDBound, Int(filterIDs.max().map { $0 + 1 } ?? 0))
         state.generation += 1

@@ -50,6 +50,11 @@ final class MuxWorker: @unchecked Sendable {
 
 /// One worker's private state: the verdict buffer, a ring writer per app (its cursor into the
 /// app's ring for this worker) and the counters.
+///
+/// What the packet path writes by app slot or filter id lives in buffers allocated once (when a
+/// snapshot names more filter ids, `filters` is reallocated in `adopt`, between batches), not in
+/// arrays: an array written per packet costs a uniqueness check and a copy-on-write branch each
+/// time, and `Array<RingWriter?>`'s modify accessor was not even inlined.
 struct WorkerState: ~Copyable {
     let index: Int
     let linkType: LinkType
@@ -62,14 +67,16 @@ struct WorkerState: ~Copyable {
     let gathered: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>
     let origins: UnsafeMutableBufferPointer<Int32>
     /// By app slot: this worker's writer into the app's ring, and the rings' incarnation.
-    var writers: [RingWriter?]
+    let writers: UnsafeMutableBufferPointer<RingWriter?>
     var incarnations: [UInt64]
     /// By app slot: the packet sequence of the app's last tap copy, and what became of it.
-    var lastCopy: [UInt64]
-    var lastCopyOutcome: [DeliveryOutcome]
-    /// Apps delivered to in this batch (their producer positions are published once, after it).
-    var touched: [Int32]
-    var touchedMark: [UInt64]
+    let lastCopy: UnsafeMutableBufferPointer<UInt64>
+    let lastCopyOutcome: UnsafeMutableBufferPointer<DeliveryOutcome>
+    /// Apps delivered to in this batch, the first `touchedCount` (their producer positions are
+    /// published once, after it).
+    let touched: UnsafeMutableBufferPointer<Int32>
+    var touchedCount = 0
+    let touchedMark: UnsafeMutableBufferPointer<UInt64>
     var batchNumber: UInt64 = 0
     var sequence: UInt64 = 0
 
@@ -78,9 +85,9 @@ struct WorkerState: ~Copyable {
     var owners = DeliveryCounters()
     var unmatched: UInt64 = 0
     var malformed: UInt64 = 0
-    var apps: [DeliveryCounters]
+    let apps: UnsafeMutableBufferPointer<DeliveryCounters>
     /// By filter id.
-    var filters: [DeliveryCounters] = []
+    var filters = UnsafeMutableBufferPointer<DeliveryCounters>.allocate(capacity: 0)
 
     init(index: Int, maxApps: Int, batchSize: Int, linkType: LinkType) {
         self.index = index
@@ -89,19 +96,32 @@ struct WorkerState: ~Copyable {
         verdicts = VerdictBatch(packets: batchSize, filters: 0)
         gathered = .allocate(capacity: batchSize)
         origins = .allocate(capacity: batchSize)
-        writers = Array(repeating: nil, count: maxApps)
+        writers = .allocate(capacity: maxApps)
+        writers.initialize(repeating: nil)
         incarnations = Array(repeating: 0, count: maxApps)
-        lastCopy = Array(repeating: .max, count: maxApps)
-        lastCopyOutcome = Array(repeating: .delivered, count: maxApps)
-        touched = []
-        touched.reserveCapacity(maxApps)
-        touchedMark = Array(repeating: .max, count: maxApps)
-        apps = Array(repeating: DeliveryCounters(), count: maxApps)
+        lastCopy = .allocate(capacity: maxApps)
+        lastCopy.initialize(repeating: .max)
+        lastCopyOutcome = .allocate(capacity: maxApps)
+        lastCopyOutcome.initialize(repeating: .delivered)
+        touched = .allocate(capacity: maxApps)
+        touched.initialize(repeating: 0)
+        touchedMark = .allocate(capacity: maxApps)
+        touchedMark.initialize(repeating: .max)
+        apps = .allocate(capacity: maxApps)
+        apps.initialize(repeating: DeliveryCounters())
     }
 
     deinit {
         gathered.deallocate()
         origins.deallocate()
+        // Trivial element types: nothing to deinitialize.
+        writers.deallocate()
+        lastCopy.deallocate()
+        lastCopyOutcome.deallocate()
+        touched.deallocate()
+        touchedMark.deallocate()
+        apps.deallocate()
+        filters.deallocate()
     }
 
     /// The bytes a packet of `linkType` needs before its network header.
@@ -135,7 +155,12 @@ struct WorkerState: ~Copyable {
             verdicts = snapshot.engine.makeVerdicts(packets: verdicts.capacity)
         }
         if filters.count < snapshot.filterIDBound {
-            filters += Array(repeating: DeliveryCounters(), count: snapshot.filterIDBound - filters.count)
+            let larger = UnsafeMutableBufferPointer<DeliveryCounters>.allocate(
+                capacity: snapshot.filterIDBound)
+            _ = larger.initialize(fromContentsOf: filters)
+            larger[filters.count...].initialize(repeating: DeliveryCounters())
+            filters.deallocate()
+            filters = larger
         }
         for (slot, entry) in snapshot.rings.enumerated() {
             guard let entry, entry.incarnation != incarnations[slot] else { continue }
@@ -166,8 +191,8 @@ struct WorkerState: ~Copyable {
             }
             done += ran
         }
-        for app in touched { writers[Int(app)]?.publish(through: access) }
-        touched.removeAll(keepingCapacity: true)
+        for app in touched[0..<touchedCount] { writers[Int(app)]?.publish(through: access) }
+        touchedCount = 0
     }
 
     @inline(__always)
@@ -204,7 +229,9 @@ struct WorkerState: ~Copyable {
         } else {
             unmatched &+= 1
         }
-        for tap in verdicts.taps(of: index) {
+        // The taps, as `verdicts.taps(of:)` finds them (which is not inlined across modules).
+        let tapStart = index == 0 ? 0 : Int(verdicts.tapEnds[index - 1])
+        for tap in verdicts.taps[tapStart..<Int(verdicts.tapEnds[index])] {
             let app = Int(snapshot.appOfFilter[Int(tap)])
             let id = snapshot.filterIDs[Int(tap)]
             if lastCopy[app] != sequence {
@@ -230,7 +257,8 @@ struct WorkerState: ~Copyable {
         else { return .cancelled }
         if outcome == .delivered, touchedMark[app] != batchNumber {
             touchedMark[app] = batchNumber
-            touched.append(Int32(app))
+            touched[touchedCount] = Int32(app)
+            touchedCount += 1
         }
         return outcome
     }

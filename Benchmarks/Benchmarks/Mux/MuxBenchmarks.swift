@@ -60,6 +60,8 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(sum)
         }
     }
+
+    multiplexerBenchmarks()
 }
 
 /// The ring's two ends, kept across the harness's calls (the consumer resumes where the writer is).
