@@ -183,8 +183,9 @@ struct WorkerState: ~Copyable {
         count += 1
     }
 
-    /// Delivers one decided packet to its owner and to every app with a matching tap (one copy per
-    /// app however many of its taps match), and counts what became of each.
+    /// Delivers one decided packet to its owner and to every other app with a matching tap (one copy
+    /// per app however many of its taps match, none more to the owner's app), and counts what became
+    /// of each.
     @inline(__always)
     mutating func route(
         _ index: Int, packet: UnsafeRawBufferPointer, origin: Int, _ batch: SourceBatch, _ snapshot: Snapshot,
@@ -198,9 +199,12 @@ struct WorkerState: ~Copyable {
             let id = snapshot.filterIDs[Int(owner)]
             let outcome = deliver(
                 packet, wireLength: wireLength, timestamp: timestamp, tag: id, to: app, access)
-            owners.count(outcome, bytes: wireLength)
-            apps[app].count(outcome, bytes: wireLength)
-            filters[Int(id)].count(outcome, bytes: wireLength)
+            owners.count(outcome, bytes: packet.count)
+            apps[app].count(outcome, bytes: packet.count)
+            filters[Int(id)].count(outcome, bytes: packet.count)
+            // The owner's app has the packet: its own matching taps add no second copy.
+            lastCopy[app] = sequence
+            lastCopyOutcome[app] = outcome
         } else {
             unmatched &+= 1
         }
