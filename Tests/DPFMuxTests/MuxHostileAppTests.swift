@@ -66,9 +66,16 @@ import Testing
         var releasedBefore = Array(repeating: [Int](), count: workers)
         let scribbler = harness.apps["scribbler"]!
         let scribblerFrames = mux.memory.pageTable(of: scribbler.id).mappings.map(\.frame)
+        // Page to frame, read once: no ring frame changes hands in this test.
+        func frames(of app: MuxApp) -> [UInt32: UInt32] {
+            Dictionary(
+                uniqueKeysWithValues: mux.memory.pageTable(of: app.id).mappings.map { ($0.page, $0.frame) })
+        }
         let scribblerPages = try harness.ringFirstPages(scribbler)
         let doubler = harness.apps["doubler"]!
         let doublerPages = try harness.ringFirstPages(doubler)
+        let scribblerTable = frames(of: scribbler)
+        let doublerTable = frames(of: doubler)
 
         for round in 0..<Self.rounds {
             let slice = Array(packets[(round * Self.perRound)..<((round + 1) * Self.perRound)])
@@ -96,7 +103,7 @@ import Testing
                 let ringPage = doublerPages[index]
                 func ownerWord(_ slot: Int) throws -> UnsafeMutableRawPointer {
                     let page = ringPage + 1 + UInt32(layout.slotPage(ofSlot: slot))
-                    let frame = try #require(mux.memory.pageTable(of: doubler.id).mapping(of: page)).frame
+                    let frame = try #require(doublerTable[page])
                     return try mux.memory.arena.address(ofFrame: frame) + layout.offsetInPage(ofSlot: slot)
                         + RingLayout.ownerOffset
                 }
@@ -129,7 +136,7 @@ import Testing
             let word = Self.garbage[round % Self.garbage.count]
             for (index, firstPage) in scribblerPages.enumerated() {
                 let header = try mux.memory.arena.address(
-                    ofFrame: try #require(mux.memory.pageTable(of: scribbler.id).mapping(of: firstPage)).frame
+                    ofFrame: try #require(scribblerTable[firstPage])
                 )
                 for offset in stride(from: 0, to: RingLayout.pageSize, by: 8) {
                     header.storeBytes(of: word &+ UInt64(offset), toByteOffset: offset, as: UInt64.self)
@@ -137,7 +144,7 @@ import Testing
                 let layout = try RingLayout(slotCount: 512)
                 for slot in 0..<layout.slotCount {
                     let page = firstPage + 1 + UInt32(layout.slotPage(ofSlot: slot))
-                    let frame = try #require(mux.memory.pageTable(of: scribbler.id).mapping(of: page)).frame
+                    let frame = try #require(scribblerTable[page])
                     let owner: UInt64 =
                         switch (slot + round + index) % 3 {
                         case 0: RingLayout.released
