@@ -39,6 +39,57 @@ final class TestThread: @unchecked Sendable {
     }
 }
 
+/// A value shared between test threads, behind a pthread mutex. (Not `Mutex`: on Linux its
+/// contended path parks in futex calls ThreadSanitizer does not see, so TSan reports the accesses
+/// it orders as races.)
+final class Locked<Value>: @unchecked Sendable {
+    // @unchecked: `value` is touched only while `mutex` is held.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}
+
+/// An in-memory source that counts the packets it has handed out, so another thread can tell
+/// how far a run has got without asking the multiplexer.
+final class CountingSource: PacketSource {
+    let inner: InMemorySource
+    private let counter: Counter
+
+    final class Counter: Sendable {
+        let packets = Atomic<Int>(0)
+    }
+
+    init(_ packets: [[UInt8]], counter: Counter) {
+        inner = InMemorySource(packets)
+        self.counter = counter
+    }
+
+    var linkType: LinkType { inner.linkType }
+
+    func nextBatch(into batch: SourceBatch) throws(PacketSourceError) -> Bool {
+        let more = try inner.nextBatch(into: batch)
+        counter.packets.add(batch.count, ordering: .sequentiallyConsistent)
+        return more
+    }
+}
+
 /// A packet read from a ring, copied out: which app and ring, its tag and bytes.
 struct DrainedPacket: Sendable {
     let app: String

@@ -40,18 +40,18 @@ import Testing
         /// victim's ring frames, the consumer thread while it reads the victim's rings. (The app
         /// stops reading the memory it gives up.) Counts the changes, and keeps the consumer
         /// positions a rebuilt header starts from.
-        let victim: Mutex<(changes: Int, positions: [UInt64])>
+        let victim: Locked<(changes: Int, positions: [UInt64])>
         /// Every filter ever installed, by id.
-        let installed = Mutex<[UInt32: Installed]>([:])
-        let drained = Mutex<[DrainedPacket]>([])
-        let failures = Mutex<[String]>([])
+        let installed = Locked<[UInt32: Installed]>([:])
+        let drained = Locked<[DrainedPacket]>([])
+        let failures = Locked<[String]>([])
         let runnerStarted = Atomic<Bool>(false)
         let runnerDone = Atomic<Bool>(false)
         let controlDone = Atomic<Bool>(false)
         let runs = Atomic<Int>(0)
 
         init(workers: Int) {
-            victim = Mutex((0, Array(repeating: 0, count: workers)))
+            victim = Locked((0, Array(repeating: 0, count: workers)))
         }
 
         func fail(_ message: String) { failures.withLock { $0.append(message) } }

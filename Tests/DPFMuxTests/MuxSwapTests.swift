@@ -63,11 +63,13 @@ import Testing
     }
 
     final class Shared: Sendable {
-        let held = Mutex<[UInt64: Held]>([:])
-        let received = Mutex<[Received]>([])
-        let failures = Mutex<[String]>([])
+        let held = Locked<[UInt64: Held]>([:])
+        let received = Locked<[Received]>([])
+        let failures = Locked<[String]>([])
         let swapsDone = Atomic<Bool>(false)
         let runs = Atomic<Int>(0)
+        /// Packets the runs' sources have handed out so far.
+        let progress = CountingSource.Counter()
 
         func fail(_ message: String) { failures.withLock { $0.append(message) } }
     }
@@ -130,7 +132,7 @@ import Testing
                     return bytes
                 }
                 do {
-                    let result = try mux.run(InMemorySource(packets))
+                    let result = try mux.run(CountingSource(packets, counter: shared.progress))
                     if result.packets != packets.count {
                         shared.fail("run \(run): \(result.packets) packets")
                     }
@@ -141,11 +143,22 @@ import Testing
             }
             shared.runs.store(run, ordering: .releasing)
         }
+        // Waits until at least 256 packets have been decided under the filters now installed:
+        // the sources have handed out that many more, past what the pipeline holds (its depth in
+        // batches). (Not `statistics()`, which would contend for the workers' locks: see
+        // `Locked`.)
+        let configuration = mux.configuration
+        let inFlight = configuration.pipelineDepth * configuration.batchSize
+        func awaitTraffic() {
+            let mark = shared.progress.packets.load(ordering: .sequentiallyConsistent)
+            while shared.progress.packets.load(ordering: .sequentiallyConsistent) < mark + inFlight + 256 {
+                usleep(100)
+            }
+        }
         // The swaps, each once a few hundred packets have gone by under the last.
         var priority = 0
         for swap in 0..<Self.swaps {
-            let mark = mux.statistics().received
-            while mux.statistics().received < mark + 256 { usleep(100) }
+            awaitTraffic()
             priority += 1
             let (newTCP, newUDP) = swap % 2 == 0 ? (y, x) : (x, y)
             let tcpFilter = try install(.tcp, for: newTCP, priority: priority, over: tcpOwner)
@@ -155,8 +168,7 @@ import Testing
             try mux.remove(udpOwner.1.id, by: udpOwner.0.id, presenting: udpOwner.1.guardCapability)
             udpOwner = (newUDP, udpFilter)
         }
-        let mark = mux.statistics().received
-        while mux.statistics().received < mark + 256 { usleep(100) }
+        awaitTraffic()
         shared.swapsDone.store(true, ordering: .releasing)
         runner.join()
         let counts = drainer.stop()
