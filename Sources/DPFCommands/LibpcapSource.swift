@@ -13,7 +13,7 @@ final class LibpcapSource: PacketSource {
     /// Called every `progressInterval` batches with the records read so far.
     private let progress: (Int) -> Void
     private var batches = 0
-    static let progressInterval = 64
+    static let progressInterval = 4
 
     init(_ reader: LibpcapReader, linkType: LinkType, progress: @escaping (Int) -> Void = { _ in }) {
         self.reader = reader
