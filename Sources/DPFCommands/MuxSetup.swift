@@ -40,6 +40,12 @@ enum MuxSetup {
         }
         var slots = defaultRingSlots
         while slots > minimumDefaultRingSlots, rings * pages(slots: slots) > defaultFrameBudget { slots /= 2 }
+        guard rings * pages(slots: slots) <= frameLimit else {
+            throw CommandFailure(
+                .usage,
+                "\(rings) rings (\(apps) apps × \(workers) workers) of \(slots) slots need more than \(frameLimit / 256) MiB; use fewer --workers or a smaller --ring-size"
+            )
+        }
         return slots
     }
 

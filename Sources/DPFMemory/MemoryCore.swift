@@ -142,6 +142,11 @@ public final class MemoryCore: Sendable {
         state.withLock { $0.frames.frames(ownedBy: owner) }
     }
 
+    /// How many frames `owner` owns, in O(1).
+    public func frameCount(ownedBy owner: Principal) -> Int {
+        state.withLock { $0.frames.frameCount(ownedBy: owner) }
+    }
+
     public var freeFrameCount: Int { state.withLock { $0.frames.freeCount } }
 
     // MARK: Capabilities
@@ -285,6 +290,12 @@ public final class MemoryCore: Sendable {
     public func pageTable(of app: AppID) -> PageTableView {
         guard Int(app.index) < configuration.maxApps else { return PageTableView(app: app, mappings: []) }
         return machine.pageTables.view(of: app)
+    }
+
+    /// The part of the app's page table for `pages` (clamped to the app's space), read-only.
+    public func pageTable(of app: AppID, pages: Range<UInt32>) -> PageTableView {
+        guard Int(app.index) < configuration.maxApps else { return PageTableView(app: app, mappings: []) }
+        return machine.pageTables.view(of: app, pages: pages)
     }
 
     /// The app's TLB entries that would hit now, as (page, frame), ascending by page.
