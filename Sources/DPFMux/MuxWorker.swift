@@ -1,7 +1,6 @@
 import DPFEngine
 import DPFMemory
 import DPFWire
-import Synchronization
 
 /// A demultiplexing worker: its memory-core worker slot and its state, behind a lock the worker
 /// holds for one batch at a time (statistics readers take it between batches, so what they read
@@ -11,9 +10,9 @@ final class MuxWorker: @unchecked Sendable {
     // @unchecked: `state` is touched only under `lock`. (A pointer, not `Mutex<WorkerState>`: the
     // batch's borrowed packets and the snapshot pass through the state's methods, which the
     // mutex's region checking cannot see through; the pointer also spares the hot loop
-    // exclusivity checks.)
+    // exclusivity checks. The lock is a pthread mutex: see `PthreadLock`.)
     let memoryWorker: Worker
-    let lock = Mutex<Void>(())
+    let lock = PthreadLock()
     let state: UnsafeMutablePointer<WorkerState>
 
     init(memoryWorker: Worker, maxApps: Int, batchSize: Int, linkType: LinkType) {
@@ -31,7 +30,7 @@ final class MuxWorker: @unchecked Sendable {
 
     /// Runs `body` on the state under the worker's lock.
     func withState<Result>(_ body: (inout WorkerState) -> Result) -> Result {
-        lock.withLock { _ in body(&state.pointee) }
+        lock.withLock { body(&state.pointee) }
     }
 
     /// Demultiplexes the packets of `batch` at `share` (every packet when nil) under the published
