@@ -79,7 +79,6 @@ enum MuxSetup {
         do throws(MuxError) {
             mux = try Multiplexer(setup)
             var registered: [String: MuxApp] = [:]
-            var guards: [String: (app: MuxApp, capability: CapabilityHandle)] = [:]
             var grants: [String: Set<String>] = [:]
             for app in apps { grants.merge(app.grants) { $0.union($1) } }
             for app in apps {
@@ -87,23 +86,35 @@ enum MuxSetup {
                 try mux.createRings(for: muxApp.id, presenting: muxApp.binding, slots: slots)
                 registered[app.name] = muxApp
             }
-            for (app, filter) in set.allFilters {
-                let installer = registered[app.name]!
-                var presented: [CapabilityHandle] = []
-                for (victim, granted) in grants where granted.contains(app.name) {
-                    guard let holder = guards[victim] else { continue }
-                    presented.append(try mux.grant(holder.capability, to: installer.id, by: holder.app.id))
-                }
-                let installed = try mux.install(
-                    FilterRequest(
-                        name: filter.name, tree: filter.tree, priority: app.priority, isTap: app.isTap),
-                    for: installer.id, presenting: installer.binding, guards: presented)
-                guards[filter.name] = (installer, installed.guardCapability)
+            // One snapshot for the whole set, not one per filter.
+            try mux.withChangesBatched { () throws(MuxError) in
+                try install(set, into: mux, registered: registered, grants: grants)
             }
         } catch {
             throw MuxSetup.failure(error)
         }
         return (mux, slots)
+    }
+
+    /// Installs every filter of `set` in declaration order, presenting the guards the files'
+    /// grants allow (delegated by their holders).
+    private static func install(
+        _ set: FilterSet, into mux: Multiplexer, registered: [String: MuxApp], grants: [String: Set<String>]
+    ) throws(MuxError) {
+        var guards: [String: (app: MuxApp, capability: CapabilityHandle)] = [:]
+        for (app, filter) in set.allFilters {
+            let installer = registered[app.name]!
+            var presented: [CapabilityHandle] = []
+            for (victim, granted) in grants where granted.contains(app.name) {
+                guard let holder = guards[victim] else { continue }
+                presented.append(try mux.grant(holder.capability, to: installer.id, by: holder.app.id))
+            }
+            let installed = try mux.install(
+                FilterRequest(
+                    name: filter.name, tree: filter.tree, priority: app.priority, isTap: app.isTap),
+                for: installer.id, presenting: installer.binding, guards: presented)
+            guards[filter.name] = (installer, installed.guardCapability)
+        }
     }
 
     /// A multiplexer running a compiled program as it is.

@@ -30,7 +30,7 @@ public final class MemoryCore: Sendable {
 
         /// Limits that keep the core's tables (page tables: apps × pages words; TLBs: apps × 64
         /// entries; worker slots) modest allocations.
-        public static let appLimit = 4096
+        public static let appLimit = 16_384
         public static let pageLimit = 1 << 20
         public static let pageTableWordLimit = 1 << 26
         public static let workerLimit = 1024
