@@ -31,6 +31,10 @@ struct BenchCommand: ParsableCommand {
         case bytecode
         case libpcapBPF = "libpcap-bpf"
         case handwritten
+        /// The multiplexer with one worker, delivering into the apps' rings (consumers included).
+        case mux
+        /// The same with two worker threads.
+        case mux2 = "mux-2w"
     }
 
     static let defaultCounts = [1, 10, 100, 1_000, 10_000]
@@ -316,6 +320,8 @@ struct BenchRunners {
                 return Runner(
                     engine: engine, run: { batch.sum { Int(demux.owner($0)) } },
                     owners: { batch.views.map(demux.owner) })
+            case .mux: return try BenchRunners.multiplexer(workload, workers: 1, engine: engine)
+            case .mux2: return try BenchRunners.multiplexer(workload, workers: 2, engine: engine)
             }
         }
     }

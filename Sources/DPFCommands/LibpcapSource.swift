@@ -10,9 +10,15 @@ final class LibpcapSource: PacketSource {
     /// The failure that stopped reading, if any (`nextBatch` reports it as a `PacketSourceError`).
     private(set) var failure: CaptureError?
 
-    init(_ reader: LibpcapReader, linkType: LinkType) {
+    /// Called every `progressInterval` batches with the records read so far.
+    private let progress: (Int) -> Void
+    private var batches = 0
+    static let progressInterval = 4
+
+    init(_ reader: LibpcapReader, linkType: LinkType, progress: @escaping (Int) -> Void = { _ in }) {
         self.reader = reader
         self.linkType = linkType
+        self.progress = progress
     }
 
     func nextBatch(into batch: SourceBatch) throws(PacketSourceError) -> Bool {
@@ -28,6 +34,8 @@ final class LibpcapSource: PacketSource {
             failure = error
             throw PacketSourceError(recordsRead: reader.recordsRead, message: error.message)
         }
+        batches += 1
+        if batches % LibpcapSource.progressInterval == 0 { progress(reader.recordsRead) }
         return batch.count > 0
     }
 }

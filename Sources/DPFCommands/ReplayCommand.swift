@@ -4,32 +4,37 @@ import DPFCapture
 import DPFCompiler
 import DPFEngine
 import DPFFilter
+import DPFMux
 import DPFTrie
 import DPFWire
 import Foundation
 
-/// `dpf replay CAPTURE --filters FILE.dpf... | --program OUT.dpfc [--engine ...] [--json]`: reads a
-/// capture with libpcap and demultiplexes every packet in memory, counting what each app and each
-/// filter gets.
+/// `dpf replay CAPTURE --filters FILE.dpf... | --program OUT.dpfc [--workers K] [--ring-size SLOTS]
+/// [--engine ...] [--json]`: reads a capture with libpcap and runs every packet through the
+/// multiplexer: each app registers, gets rings in its own frames, installs its filters with its
+/// capabilities; K workers write each packet into its owner's ring (and copies into matching
+/// taps'), while a consumer thread drains the rings as the apps would.
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract:
-            "Demultiplex a capture file through filters (or a compiled .dpfc program) and count deliveries.",
+            "Demultiplex a capture file through filters (or a compiled .dpfc program) into per-app rings and count deliveries.",
         usage: """
-            dpf replay CAPTURE --filters FILE.dpf [--filters FILE.dpf ...] [--engine <engine>] [--per-filter] [--json]
-            dpf replay CAPTURE --program FILE.dpfc [--json]
+            dpf replay CAPTURE --filters FILE.dpf [--filters FILE.dpf ...] [--workers K] [--ring-size SLOTS] [--engine <engine>] [--per-filter] [--json]
+            dpf replay CAPTURE --program FILE.dpfc [--workers K] [--ring-size SLOTS] [--json]
             """,
         discussion: """
             Options and the capture may come in any order. --filters takes one file per use, or several \
             separated by commas (--filters web.dpf,dns.dpf).
 
-            Counts: 'malformed' packets are records too short for their link-layer header, IP packets on \
-            a raw-IP link whose version is wrong for it, or records claiming more captured bytes than the \
-            packet had; they are still offered to the filters (a load past the captured bytes is false), \
-            so they are counted as delivered or unmatched as well. 'dropped' and 'cancelled' are always 0: \
-            nothing drops a packet before the per-app rings arrive. A capture that breaks off is reported \
-            as far as it was read ('stopped' names the record and libpcap's reason), then the status is 1.
+            Counts: every packet is exactly one of malformed, unmatched, or offered to its owner and then \
+            delivered into the owner's ring, dropped (the ring was full) or cancelled (the ring's memory \
+            was gone): packets = delivered + dropped + cancelled + unmatched + malformed. 'malformed' \
+            packets are records too short for their link-layer header, IP packets on a raw-IP link whose \
+            version is wrong for it, or records claiming more captured bytes than the packet had; the \
+            multiplexer refuses them before the filters. Tap copies are counted per app and per filter. \
+            A capture that breaks off is reported as far as it was read ('stopped' names the record and \
+            libpcap's reason), then the status is 1.
             """
     )
 
@@ -59,6 +64,16 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(help: "The engine that demultiplexes.")
     var engine: Engine = .bytecode
+
+    @Option(help: "Demultiplexing threads (each app gets one ring per worker).")
+    var workers = 1
+
+    @Option(
+        name: .customLong("ring-size"),
+        help: ArgumentHelp(
+            "Slots in each app's receive ring (default: 4096, less when many apps share the memory).",
+            valueName: "slots"))
+    var ringSize: Int?
 
     @Flag(help: "Also count per filter in the table (the JSON always has a 'filters' list).")
     var perFilter = false
@@ -104,6 +119,12 @@ struct ReplayCommand: ParsableCommand {
         if program != nil && !filterFiles.isEmpty {
             throw ValidationError("give either --filters or --program, not both")
         }
+        guard (1...MuxConfiguration.workerLimit).contains(workers) else {
+            throw ValidationError("--workers must be in 1...\(MuxConfiguration.workerLimit), not \(workers)")
+        }
+        if let ringSize, !(1...RingLayout.maximumSlots).contains(ringSize) {
+            throw ValidationError("--ring-size must be in 1...\(RingLayout.maximumSlots), not \(ringSize)")
+        }
         if program != nil, engine != .bytecode {
             throw ValidationError("a compiled program runs only on the bytecode engine")
         }
@@ -115,20 +136,6 @@ struct ReplayCommand: ParsableCommand {
         let record: Int
         /// libpcap's reason.
         let reason: String
-    }
-
-    /// True for a record the filters cannot make sense of: shorter than its link-layer header, an
-    /// IP packet of the wrong version on a raw-IP link, or more bytes captured than the packet had.
-    static func isMalformed(_ packet: Packet) -> Bool {
-        if packet.capturedLength > packet.originalLength { return true }
-        let version = packet.bytes.first.map { $0 >> 4 }
-        switch packet.linkType {
-        case .ethernet, .linuxCooked:
-            return packet.capturedLength < packet.linkType.layout.networkOffset(vlanDepth: 0)
-        case .raw: return version != 4 && version != 6
-        case .ipv4: return version != 4
-        case .ipv6: return version != 6
-        }
     }
 
     func run() throws {
@@ -146,51 +153,46 @@ struct ReplayCommand: ParsableCommand {
                 "\(capture): link type \(DataLink.describe(dataLinkType: reader.dataLinkType)) is not one DPF demultiplexes"
             )
         }
-        let delivery = Delivery(
-            try makeEngine(linkType: linkType, capture: capture, filterFiles: filterFiles),
-            batchCapacity: ReplayCommand.batchPackets)
-        // Packets are copied once, into a batch reused for the whole replay, and delivered a batch
-        // at a time.
-        let batch = PacketBatch(
-            capacity: ReplayCommand.batchPackets, byteCapacity: ReplayCommand.batchPackets * 2048)
-        var malformed = 0
-        var failure: CaptureError?
-        let progress = ProgressLine()
-        defer { progress.clear() }
-        while true {
-            let packet: Packet?
-            do {
-                packet = try reader.nextPacket()
-            } catch {
-                failure = error
-                break
-            }
-            guard let packet else { break }
-            if ReplayCommand.isMalformed(packet) { malformed += 1 }
-            packet.bytes.withUnsafeBytes { _ = batch.append($0) }
-            if batch.isFull {
-                delivery.deliver(batch)
-                batch.removeAll()
-                progress.showPeriodically("replay: \(delivery.packets.grouped) packets…")
-            }
+        let (mux, slots) = try makeMultiplexer(linkType: linkType, capture: capture, filterFiles: filterFiles)
+        // A consumer thread drains every ring as the apps would, while the workers fill them.
+        let drainer = RingDrainer(try MuxSetup.consumers(of: mux, slots: slots))
+        guard drainer.start() else {
+            throw CommandFailure(.environment, "the system refused a consumer thread")
         }
-        // What was read before a failure is delivered and reported too.
-        delivery.deliver(batch)
+        let progress = ProgressLine()
+        let source = LibpcapSource(reader, linkType: linkType) { records in
+            progress.showPeriodically("replay: \(records.grouped) packets…")
+        }
+        let result: MuxRunResult
+        do throws(MuxError) {
+            result = try mux.run(source)
+        } catch {
+            _ = drainer.stop()
+            throw MuxSetup.failure(error)
+        }
+        let drained = drainer.stop()
         progress.clear()
-        let stop = failure.map { error in
+        let statistics = mux.statistics()
+        let consumed = drained.reduce(0) { $0 + $1.packets }
+        let written = statistics.apps.reduce(0) { $0 + $1.counters.delivered }
+        guard statistics.isBalanced, consumed == written else {
+            throw CommandFailure(
+                .internalError,
+                "internal error: the counters do not balance (\(statistics.received) received; \(written) written, \(consumed) consumed)"
+            )
+        }
+        let stop = source.failure.map { error in
             Stop(
                 record: error.brokenRecord?.number ?? reader.recordsRead + 1,
                 reason: error.brokenRecord?.reason ?? error.message)
         }
-        report(delivery, malformed: malformed, stop: stop)
-        if let failure { throw CommandFailure(.badInput, failure.message) }
+        report(statistics, workers: mux.configuration.workers, slots: slots, stop: stop)
+        if let failure = source.failure { throw CommandFailure(.badInput, failure.message) }
+        _ = result
     }
 
-    /// Packets demultiplexed per engine run.
-    static let batchPackets = 256
-
-    private func makeEngine(linkType: LinkType, capture: String, filterFiles: [String]) throws
-        -> any DemuxEngine
+    private func makeMultiplexer(linkType: LinkType, capture: String, filterFiles: [String]) throws
+        -> (Multiplexer, Int)
     {
         if let program {
             let bytes = try FilterLoader.readBytes(program)
@@ -210,71 +212,100 @@ struct ReplayCommand: ParsableCommand {
                     "\(program) was compiled for link type \(DataLink.describe(linkTypeValue: decoded.linkType)), but \(capture) has \(DataLink.describe(linkTypeValue: linkType.rawValue)); compile it with --link-type \(linkType.name)"
                 )
             }
-            return BytecodeEngine(Interpreter(verified))
+            return try MuxSetup.make(verified, linkType: linkType, workers: workers, ringSize: ringSize)
         }
         let set = try FilterLoader.analyze(filterFiles, linkType: linkType)
-        let trie = try FilterLoader.buildTrie(set)
-        switch engine {
-        case .bytecode: return BytecodeEngine(Interpreter(try FilterLoader.compile(trie)))
-        case .trie: return TrieEngine(trie)
-        case .reference: return ReferenceEngine(trie)
-        }
+        // The files' own checks first (overlaps, grants, ties), with file:line:col diagnostics.
+        _ = try FilterLoader.buildTrie(set)
+        let kind: EngineKind =
+            switch engine {
+            case .bytecode: .bytecode
+            case .trie: .trie
+            case .reference: .reference
+            }
+        return try MuxSetup.make(set, engine: kind, workers: workers, ringSize: ringSize)
     }
 
-    private func report(_ delivery: Delivery, malformed: Int, stop: Stop?) {
-        let table = delivery.filters
+    private func report(_ statistics: MuxStatistics, workers: Int, slots: Int, stop: Stop?) {
         let console = Console.current
+        let tapApps = Set(statistics.filters.filter(\.isTap).map(\.app))
         if json {
-            let apps = zip(table.apps, delivery.apps).map { app, tally in
+            let apps = statistics.apps.map { app in
                 JSONValue.object([
-                    ("name", .string(app.name)), ("tap", .bool(app.isTap)),
-                    ("delivered", .int(tally.packets)),
-                    // Nothing drops or cancels a delivery before the per-app rings exist.
-                    ("dropped", .int(0)), ("cancelled", .int(0)),
-                    ("bytes", .int(tally.bytes)),
+                    ("name", .string(app.name)), ("tap", .bool(tapApps.contains(app.name))),
+                    ("delivered", .int(Int(app.counters.delivered))),
+                    ("dropped", .int(Int(app.counters.dropped))),
+                    ("cancelled", .int(Int(app.counters.cancelled))),
+                    ("bytes", .int(Int(app.counters.bytes))),
                 ])
             }
-            let filters = zip(table.filters, delivery.perFilter).map { filter, tally in
+            let filters = statistics.filters.map { filter in
                 JSONValue.object([
-                    ("name", .string(filter.name)), ("app", .string(table.apps[Int(filter.app)].name)),
+                    ("name", .string(filter.name)), ("app", .string(filter.app)),
                     ("tap", .bool(filter.isTap)),
-                    ("delivered", .int(tally.packets)), ("bytes", .int(tally.bytes)),
+                    ("delivered", .int(Int(filter.counters.delivered))),
+                    ("dropped", .int(Int(filter.counters.dropped))),
+                    ("cancelled", .int(Int(filter.counters.cancelled))),
+                    ("bytes", .int(Int(filter.counters.bytes))),
                 ])
             }
             let stopped = stop.map {
                 JSONValue.object([("record", .int($0.record)), ("reason", .string($0.reason))])
             }
+            let memory = statistics.memory
             console.out(
                 JSONValue.object([
-                    ("packets", .int(delivery.packets)), ("unmatched", .int(delivery.unmatched)),
-                    ("malformed", .int(malformed)), ("stopped", stopped ?? .null),
+                    ("packets", .int(Int(statistics.received))),
+                    ("delivered", .int(Int(statistics.delivered))),
+                    ("unmatched", .int(Int(statistics.unmatched))),
+                    ("malformed", .int(Int(statistics.malformed))),
+                    ("dropped", .int(Int(statistics.dropped))),
+                    ("cancelled", .int(Int(statistics.cancelled))),
+                    ("stopped", stopped ?? .null), ("workers", .int(workers)), ("ring_slots", .int(slots)),
                     ("apps", .array(apps)), ("filters", .array(filters)),
+                    (
+                        "memory",
+                        .object([
+                            ("frames", .int(memory.frames)), ("free_frames", .int(memory.freeFrames)),
+                            ("tlb_hits", .int(Int(memory.tlbHits))),
+                            ("tlb_misses", .int(Int(memory.tlbMisses))),
+                            ("repossessions", .int(memory.repossessions)),
+                        ])
+                    ),
                 ]).serialized())
             return
         }
-        console.out("\(delivery.packets) packets, \(delivery.unmatched) unmatched, \(malformed) malformed")
+        var summary =
+            "\(statistics.received) packets, \(statistics.unmatched) unmatched, \(statistics.malformed) malformed"
+        if statistics.dropped > 0 || statistics.cancelled > 0 {
+            summary += ", \(statistics.dropped) dropped (rings full), \(statistics.cancelled) cancelled"
+        }
+        console.out(summary)
         // Rows: each app, and under it (with --per-filter) its filters; every column padded to
         // its widest entry.
-        var rows: [(name: String, role: String, tally: Tally)] = []
-        for (index, app) in table.apps.enumerated() {
-            rows.append(("  " + app.name, app.isTap ? "tap" : "owner", delivery.apps[index]))
+        var rows: [(name: String, role: String, counters: DeliveryCounters)] = []
+        for app in statistics.apps {
+            rows.append(("  " + app.name, tapApps.contains(app.name) ? "tap" : "owner", app.counters))
             guard perFilter else { continue }
-            for (filter, tally) in zip(table.filters, delivery.perFilter) where filter.app == index {
-                rows.append(("    " + filter.name, filter.isTap ? "tap" : "owner", tally))
+            for filter in statistics.filters where filter.app == app.name {
+                rows.append(("    " + filter.name, filter.isTap ? "tap" : "owner", filter.counters))
             }
         }
+        let showLosses = rows.contains { $0.counters.dropped > 0 || $0.counters.cancelled > 0 }
         let widest = { (column: [String]) in column.map(\.count).max() ?? 0 }
         let nameWidth = widest(rows.map(\.name))
         let roleWidth = widest(rows.map(\.role))
-        let countWidth = widest(rows.map { String($0.tally.packets) })
-        let bytesWidth = widest(rows.map { String($0.tally.bytes) })
+        let countWidth = widest(rows.map { String($0.counters.delivered) })
+        let bytesWidth = widest(rows.map { String($0.counters.bytes) })
         let left = { (text: String, width: Int) in text + String(repeating: " ", count: width - text.count) }
         let right = { (text: String, width: Int) in String(repeating: " ", count: width - text.count) + text }
         for row in rows {
-            console.out(
+            var line =
                 left(row.name, nameWidth) + "  " + left(row.role, roleWidth) + "  "
-                    + right(String(row.tally.packets), countWidth) + " packets  "
-                    + right(String(row.tally.bytes), bytesWidth) + " bytes")
+                + right(String(row.counters.delivered), countWidth) + " packets  "
+                + right(String(row.counters.bytes), bytesWidth) + " bytes"
+            if showLosses { line += "  \(row.counters.dropped) dropped  \(row.counters.cancelled) cancelled" }
+            console.out(line)
         }
         if let stop { console.out("reading stopped at record \(stop.record): \(stop.reason)") }
     }

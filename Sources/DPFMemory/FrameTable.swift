@@ -17,7 +17,12 @@ struct FrameTable {
     /// One bit per frame, set when free: allocating "any" frame takes the lowest free number, so
     /// allocation order is deterministic (a free list kept as a bitmap).
     private var freeBits: [UInt64]
+    /// No word before this one has a free bit: allocation resumes its search here instead of at
+    /// word 0, so filling an arena of n frames costs O(n), not O(n²/64).
+    private var firstCandidateWord = 0
     private(set) var freeCount: Int
+    /// Frames each principal owns (absent: none).
+    private var ownedCounts: [Principal: Int] = [:]
 
     init(frameCount: Int) {
         entries = Array(repeating: Entry(), count: frameCount)
@@ -36,25 +41,36 @@ struct FrameTable {
 
     func isFree(_ frame: UInt32) -> Bool { entries[Int(frame)].owner == nil }
 
-    func lowestFree() -> UInt32? {
-        for (word, bits) in freeBits.enumerated() where bits != 0 {
-            return UInt32(word * 64 + bits.trailingZeroBitCount)
+    mutating func lowestFree() -> UInt32? {
+        while firstCandidateWord < freeBits.count {
+            let bits = freeBits[firstCandidateWord]
+            if bits != 0 { return UInt32(firstCandidateWord * 64 + bits.trailingZeroBitCount) }
+            firstCandidateWord += 1
         }
         return nil
     }
 
     mutating func take(_ frame: UInt32, for owner: Principal) {
         entries[Int(frame)].owner = owner
+        ownedCounts[owner, default: 0] += 1
         freeBits[Int(frame) / 64] &= ~(1 << UInt64(frame % 64))
         freeCount -= 1
     }
 
     /// Back on the free list; the caller has zeroed it and broken everything bound to it.
     mutating func release(_ frame: UInt32) {
+        if let owner = entries[Int(frame)].owner {
+            ownedCounts[owner, default: 1] -= 1
+            if ownedCounts[owner] == 0 { ownedCounts[owner] = nil }
+        }
         entries[Int(frame)] = Entry()
         freeBits[Int(frame) / 64] |= 1 << UInt64(frame % 64)
+        firstCandidateWord = min(firstCandidateWord, Int(frame) / 64)
         freeCount += 1
     }
+
+    /// How many frames `owner` owns, in O(1).
+    func frameCount(ownedBy owner: Principal) -> Int { ownedCounts[owner] ?? 0 }
 
     /// Frames owned by `owner`, ascending.
     func frames(ownedBy owner: Principal) -> [UInt32] {

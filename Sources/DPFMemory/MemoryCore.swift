@@ -30,7 +30,7 @@ public final class MemoryCore: Sendable {
 
         /// Limits that keep the core's tables (page tables: apps × pages words; TLBs: apps × 64
         /// entries; worker slots) modest allocations.
-        public static let appLimit = 4096
+        public static let appLimit = 16_384
         public static let pageLimit = 1 << 20
         public static let pageTableWordLimit = 1 << 26
         public static let workerLimit = 1024
@@ -140,6 +140,11 @@ public final class MemoryCore: Sendable {
     /// Frames owned by `owner`, ascending.
     public func frames(ownedBy owner: Principal) -> [UInt32] {
         state.withLock { $0.frames.frames(ownedBy: owner) }
+    }
+
+    /// How many frames `owner` owns, in O(1).
+    public func frameCount(ownedBy owner: Principal) -> Int {
+        state.withLock { $0.frames.frameCount(ownedBy: owner) }
     }
 
     public var freeFrameCount: Int { state.withLock { $0.frames.freeCount } }
@@ -285,6 +290,12 @@ public final class MemoryCore: Sendable {
     public func pageTable(of app: AppID) -> PageTableView {
         guard Int(app.index) < configuration.maxApps else { return PageTableView(app: app, mappings: []) }
         return machine.pageTables.view(of: app)
+    }
+
+    /// The part of the app's page table for `pages` (clamped to the app's space), read-only.
+    public func pageTable(of app: AppID, pages: Range<UInt32>) -> PageTableView {
+        guard Int(app.index) < configuration.maxApps else { return PageTableView(app: app, mappings: []) }
+        return machine.pageTables.view(of: app, pages: pages)
     }
 
     /// The app's TLB entries that would hit now, as (page, frame), ascending by page.

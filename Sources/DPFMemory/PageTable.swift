@@ -32,7 +32,16 @@ public struct PageTableView: Hashable, Sendable {
     /// Bound pages, ascending.
     public let mappings: [Mapping]
 
-    public func mapping(of page: UInt32) -> Mapping? { mappings.first { $0.page == page } }
+    /// The mapping of `page`, if bound: a binary search of the ascending mappings.
+    public func mapping(of page: UInt32) -> Mapping? {
+        var low = 0
+        var high = mappings.count
+        while low < high {
+            let middle = (low + high) / 2
+            if mappings[middle].page < page { low = middle + 1 } else { high = middle }
+        }
+        return low < mappings.count && mappings[low].page == page ? mappings[low] : nil
+    }
 }
 
 /// Every app's page table: `pagesPerApp` entries per app slot, each one atomic word, so packet
@@ -81,9 +90,10 @@ final class PageTables: @unchecked Sendable {
         entries[Int(app) * pagesPerApp + Int(page)].store(entry, ordering: .sequentiallyConsistent)
     }
 
-    func view(of app: AppID) -> PageTableView {
+    func view(of app: AppID, pages: Range<UInt32>? = nil) -> PageTableView {
         var mappings: [Mapping] = []
-        for page in 0..<UInt32(pagesPerApp) {
+        let all = 0..<UInt32(pagesPerApp)
+        for page in pages?.clamped(to: all) ?? all {
             let entry = load(app: app.index, page: page)
             if entry & PageTables.valid != 0 {
                 mappings.append(

@@ -44,7 +44,7 @@ extension Multiplexer {
             if memory.pendingRevocation(of: id) != nil { pending += 1 }
             return MuxStatistics.App(
                 id: id, name: name, counters: apps[Int(id.index)], tlb: tlb,
-                frames: memory.frames(ownedBy: .app(id)).count, repossessed: repossessed)
+                frames: memory.frameCount(ownedBy: .app(id)), repossessed: repossessed)
         }
         let filterStatistics = labels.keys.sorted().map { id in
             let label = labels[id]!

@@ -203,6 +203,7 @@ public final class Multiplexer: Sendable {
             }
             state.filters[id] = ControlState.Filter(
                 name: request.name, app: app, isTap: request.isTap, guardCapability: guardCapability)
+            if state.deferring > 0 { state.installedWhileDeferring.append(id) }
             state.labels[id] = ControlState.Label(name: request.name, app: entry.name, isTap: request.isTap)
             do throws(MuxError) {
                 try publish(&state)
@@ -309,11 +310,55 @@ public final class Multiplexer: Sendable {
         return apps
     }
 
+    /// Runs `body` (which installs, removes and attaches, from this thread or others) and
+    /// publishes one snapshot for all its changes at the end, instead of one per change: setting
+    /// up thousands of filters compiles once. Until `body` returns, changes made by any thread are
+    /// not yet in effect. If the final snapshot cannot be compiled, every filter installed during
+    /// the batch is removed again and the error thrown.
+    public func withChangesBatched<Result>(_ body: () throws(MuxError) -> Result) throws(MuxError) -> Result {
+        control.withLock { $0.deferring += 1 }
+        let result: Result
+        do {
+            result = try body()
+        } catch {
+            try finishBatch()
+            throw error
+        }
+        try finishBatch()
+        return result
+    }
+
+    private func finishBatch() throws(MuxError) {
+        try control.withLock { (state: inout ControlState) throws(MuxError) in
+            state.deferring -= 1
+            guard state.deferring == 0, state.changedWhileDeferring else { return }
+            state.changedWhileDeferring = false
+            let installed = state.installedWhileDeferring
+            state.installedWhileDeferring = []
+            do throws(MuxError) {
+                try publish(&state)
+            } catch {
+                for id in installed {
+                    guard let filter = state.filters[id] else { continue }
+                    try? state.trie.remove(named: filter.name)
+                    state.filters[id] = nil
+                    try? memory.revoke(filter.guardCapability, by: .kernel)
+                }
+                try? publish(&state)
+                throw error
+            }
+        }
+    }
+
     // MARK: Snapshots
 
     /// Compiles the trie into a new snapshot, publishes it, waits until no worker can still be
     /// using the old one, and releases that.
     func publish(_ state: inout ControlState) throws(MuxError) {
+        if state.deferring > 0 {
+            state.changedWhileDeferring = true
+            return
+        }
         let engine: any DemuxEngine
         do {
             if let fixed = state.fixedEngine {
@@ -374,6 +419,11 @@ struct ControlState: ~Copyable {
     var generation: UInt64 = 0
     var nextIncarnation: UInt64 = 0
     var filterIDBound = 0
+    /// Open `withChangesBatched` calls: while positive, changes are not published one by one.
+    var deferring = 0
+    var changedWhileDeferring = false
+    /// Filters installed while deferring, undone if the batch's snapshot cannot be compiled.
+    var installedWhileDeferring: [FilterID] = []
     /// A compiled program loaded as-is (`Multiplexer.load`): snapshots run it, and filters can
     /// no longer be installed or removed.
     var fixedEngine: (any DemuxEngine)?

@@ -1,7 +1,6 @@
 import DPFEngine
 import DPFMemory
 import DPFWire
-import Synchronization
 
 /// A demultiplexing worker: its memory-core worker slot and its state, behind a lock the worker
 /// holds for one batch at a time (statistics readers take it between batches, so what they read
@@ -11,9 +10,9 @@ final class MuxWorker: @unchecked Sendable {
     // @unchecked: `state` is touched only under `lock`. (A pointer, not `Mutex<WorkerState>`: the
     // batch's borrowed packets and the snapshot pass through the state's methods, which the
     // mutex's region checking cannot see through; the pointer also spares the hot loop
-    // exclusivity checks.)
+    // exclusivity checks. The lock is a pthread mutex: see `PthreadLock`.)
     let memoryWorker: Worker
-    let lock = Mutex<Void>(())
+    let lock = PthreadLock()
     let state: UnsafeMutablePointer<WorkerState>
 
     init(memoryWorker: Worker, maxApps: Int, batchSize: Int, linkType: LinkType) {
@@ -31,7 +30,7 @@ final class MuxWorker: @unchecked Sendable {
 
     /// Runs `body` on the state under the worker's lock.
     func withState<Result>(_ body: (inout WorkerState) -> Result) -> Result {
-        lock.withLock { _ in body(&state.pointee) }
+        lock.withLock { body(&state.pointee) }
     }
 
     /// Demultiplexes the packets of `batch` at `share` (every packet when nil) under the published
@@ -208,8 +207,9 @@ struct WorkerState: ~Copyable {
         count += 1
     }
 
-    /// Delivers one decided packet to its owner and to every app with a matching tap (one copy per
-    /// app however many of its taps match), and counts what became of each.
+    /// Delivers one decided packet to its owner and to every other app with a matching tap (one copy
+    /// per app however many of its taps match, none more to the owner's app), and counts what became
+    /// of each.
     @inline(__always)
     mutating func route(
         _ index: Int, packet: UnsafeRawBufferPointer, origin: Int, _ batch: SourceBatch, _ snapshot: Snapshot,
@@ -223,9 +223,12 @@ struct WorkerState: ~Copyable {
             let id = snapshot.filterIDs[Int(owner)]
             let outcome = deliver(
                 packet, wireLength: wireLength, timestamp: timestamp, tag: id, to: app, access)
-            owners.count(outcome, bytes: wireLength)
-            apps[app].count(outcome, bytes: wireLength)
-            filters[Int(id)].count(outcome, bytes: wireLength)
+            owners.count(outcome, bytes: packet.count)
+            apps[app].count(outcome, bytes: packet.count)
+            filters[Int(id)].count(outcome, bytes: packet.count)
+            // The owner's app has the packet: its own matching taps add no second copy.
+            lastCopy[app] = sequence
+            lastCopyOutcome[app] = outcome
         } else {
             unmatched &+= 1
         }

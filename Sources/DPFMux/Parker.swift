@@ -55,6 +55,31 @@ final class Parker: @unchecked Sendable {
     }
 }
 
+/// A pthread mutex. The multiplexer's worker locks use it rather than `Synchronization.Mutex`,
+/// whose contended path on Linux (a raw futex) ThreadSanitizer cannot see, so it would report
+/// false races between a worker and a statistics reader.
+final class PthreadLock: @unchecked Sendable {
+    // @unchecked: the mutex is used only through pthreads.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    @inline(__always)
+    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}
+
 /// A thread running a closure once, joined by `join()` (or when it is released).
 final class WorkerThread: @unchecked Sendable {
     // @unchecked: the thread handle is written once before `join`, by the creating thread.

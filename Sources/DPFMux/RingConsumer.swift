@@ -45,7 +45,9 @@ public struct RingConsumer {
     private var slot = 0
 
     public init(core: MemoryCore, app: AppID, firstPage: UInt32) throws(RingError) {
-        let table = core.pageTable(of: app)
+        // The header page's mapping first; once the header gives the ring's size, its pages'.
+        var table = core.pageTable(
+            of: app, pages: firstPage..<(firstPage == .max ? firstPage : firstPage + 1))
         let arena = core.arena
         func address(of page: UInt32) throws(RingError) -> UnsafeMutableRawPointer {
             guard let mapping = table.mapping(of: page), mapping.rights.isSuperset(of: [.read, .write]) else {
@@ -69,6 +71,7 @@ public struct RingConsumer {
         guard Int(firstPage) + layout.pages <= core.configuration.pagesPerApp else {
             throw .pagesOutOfRange(first: firstPage, count: layout.pages)
         }
+        table = core.pageTable(of: app, pages: firstPage..<firstPage + UInt32(layout.pages))
         var slotPages: [UnsafeMutableRawPointer] = []
         slotPages.reserveCapacity(layout.pages - 1)
         for index in 1..<layout.pages { slotPages.append(try address(of: firstPage + UInt32(index))) }
