@@ -25,6 +25,8 @@ extension Multiplexer {
         }
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { throw .busy }
         defer { running.store(false, ordering: .releasing) }
+        // Positions are published lazily while packets flow; all of them when the run ends.
+        defer { for worker in workers { worker.publishPositions(memory: memory) } }
         if workers.count == 1 { return runInline(source) }
         return try runPipelined(source)
     }
@@ -47,12 +49,16 @@ extension Multiplexer {
         }
     }
 
+    /// K workers, the calling thread the first of them. The workers take turns reading the
+    /// source: worker `n mod K` reads batch n (once batch n − 1 is published, so the source is
+    /// read in order) and spreads it by flow hash; then every worker does its share of every batch,
+    /// in order. No thread does nothing but read, so K workers use K cores.
     private func runPipelined(_ source: PacketSource) throws(MuxError) -> MuxRunResult {
         let pipeline = Pipeline(
-            depth: configuration.pipelineDepth, batchSize: configuration.batchSize, workers: workers.count)
-        let hasher = FlowHasher(linkType: configuration.linkType)
+            depth: configuration.pipelineDepth, batchSize: configuration.batchSize, workers: workers.count,
+            source: source, hasher: FlowHasher(linkType: configuration.linkType))
         var threads: [WorkerThread] = []
-        for (index, worker) in workers.enumerated() {
+        for (index, worker) in workers.enumerated().dropFirst() {
             guard
                 let thread = WorkerThread({ [self] in
                     pipeline.work(index) { batch, share in
@@ -60,40 +66,29 @@ extension Multiplexer {
                     }
                 })
             else {
-                pipeline.finish()
+                pipeline.abandon()
                 for thread in threads { thread.join() }
                 throw .invalidConfiguration("the system refused a worker thread")
             }
             threads.append(thread)
         }
-        var packets = 0
-        var failure: PacketSourceError?
-        var sequence = 0
-        while failure == nil {
-            let slot = pipeline.slotForWriting(sequence)
-            var more = false
-            do { more = try source.nextBatch(into: slot.batch) } catch { failure = error }
-            if slot.batch.count > 0 {
-                slot.spread(by: hasher)
-                packets += slot.batch.count
-                pipeline.publish(sequence)
-                sequence += 1
-            }
-            if !more { break }
+        pipeline.work(0) { batch, share in
+            workers[0].process(batch, share: share, snapshots: snapshots, memory: memory)
         }
-        pipeline.finish()
         for thread in threads { thread.join() }
-        return MuxRunResult(packets: packets, failure: failure)
+        return pipeline.result
     }
 }
 
-/// The batches in flight between the source thread and the workers: a ring of `depth` slots.
-/// Batch n lives in slot n mod depth; the source refills a slot only once every worker has done
-/// the batch in it, and a worker does batch n only once the source has published it. Each batch
-/// is handed over with two atomic counters, not a lock.
+/// The batches in flight between the source and the workers: a ring of `depth` slots. Batch n
+/// lives in slot n mod depth; it is read (and refilled later) by worker n mod K, only once every
+/// worker has done the batch the slot held, and done by each worker only once it is published.
+/// Each handoff is a pair of atomic counters, not a lock.
 final class Pipeline: @unchecked Sendable {
-    // @unchecked: a slot is written by the source thread, then only read by the workers until
-    // every one has finished it; the counters order the two.
+    // @unchecked: a slot is written by its reader, then only read by the workers until every one
+    // has finished it; the counters order the two. The source is used by one reader at a time,
+    // in batch order (each read waits for the previous batch's publication). `packets` and
+    // `failure` are written by readers in turn, the same way, and read after every worker is done.
     final class Slot: @unchecked Sendable {
         let batch: SourceBatch
         /// Per worker, the indices of the packets it takes.
@@ -125,18 +120,24 @@ final class Pipeline: @unchecked Sendable {
     }
 
     let slots: [Slot]
-    /// Batches published by the source.
-    private let published = Atomic<Int>(0)
-    private let finished = Atomic<Bool>(false)
+    private let source: PacketSource
+    private let hasher: FlowHasher
+    /// Batches published (`state >> 1`) and whether the source has ended, failed or the run was
+    /// abandoned (bit 0: no batch beyond those published will come), in one word, so a reader
+    /// publishes its last batch and the end together.
+    private let state = Atomic<Int>(0)
     /// Per worker, batches it has finished.
     private let done: UnsafeMutablePointer<Atomic<Int>>
     private let workerCount: Int
-    private let workersWait = Parker()
-    private let sourceWait = Parker()
+    private let parker = Parker()
+    private var packets = 0
+    private var failure: PacketSourceError?
 
-    init(depth: Int, batchSize: Int, workers: Int) {
+    init(depth: Int, batchSize: Int, workers: Int, source: PacketSource, hasher: FlowHasher) {
         slots = (0..<depth).map { _ in Slot(batchSize: batchSize, workers: workers) }
         workerCount = workers
+        self.source = source
+        self.hasher = hasher
         done = .allocate(capacity: workers)
         for index in 0..<workers { (done + index).initialize(to: Atomic(0)) }
     }
@@ -146,41 +147,67 @@ final class Pipeline: @unchecked Sendable {
         done.deallocate()
     }
 
-    /// The slot for batch `sequence`, once every worker has finished the batch it held.
-    func slotForWriting(_ sequence: Int) -> Slot {
-        let reusable = sequence - slots.count + 1
-        sourceWait.wait {
-            (0..<workerCount).allSatisfy { done[$0].load(ordering: .acquiring) >= reusable }
-        }
-        return slots[sequence % slots.count]
+    /// What the run read; valid once every worker has returned from `work`.
+    var result: MuxRunResult { MuxRunResult(packets: packets, failure: failure) }
+
+    /// Ends the run early (a worker thread could not start): workers return at once.
+    func abandon() {
+        state.bitwiseOr(1, ordering: .sequentiallyConsistent)
+        parker.notify()
     }
 
-    func publish(_ sequence: Int) {
-        // Sequentially consistent stores (here and below): a `Parker` needs the condition's store
-        // ordered before its check for sleepers.
-        published.store(sequence + 1, ordering: .sequentiallyConsistent)
-        workersWait.notify()
+    // Sequentially consistent (here and below): a `Parker` needs the condition's store ordered
+    // before its check for sleepers.
+    private var current: (published: Int, ended: Bool) {
+        let word = state.load(ordering: .sequentiallyConsistent)
+        return (word >> 1, word & 1 != 0)
     }
 
-    /// No more batches: workers finish what was published and return.
-    func finish() {
-        finished.store(true, ordering: .sequentiallyConsistent)
-        workersWait.notify()
-    }
-
-    /// Worker `index`'s loop: each published batch in order, its own share of it.
+    /// Worker `index`'s loop: reads its turns' batches, and does its share of every batch in
+    /// order, until the source ends.
     func work(_ index: Int, _ process: (SourceBatch, UnsafeBufferPointer<Int32>) -> Void) {
         var next = 0
         while true {
-            workersWait.wait {
-                published.load(ordering: .acquiring) > next || finished.load(ordering: .acquiring)
+            if next % workerCount == index { read(next) }
+            parker.wait {
+                let now = current
+                return now.published > next || now.ended
             }
-            guard published.load(ordering: .acquiring) > next else { return }
+            guard current.published > next else { return }
             let slot = slots[next % slots.count]
             process(slot.batch, slot.share(of: index))
             next += 1
             done[index].store(next, ordering: .sequentiallyConsistent)
-            sourceWait.notify()
+            parker.notify()
         }
+    }
+
+    /// Reads batch `sequence` into its slot, once the previous batch is published (or the source
+    /// has ended) and every worker has finished with the slot's last batch.
+    private func read(_ sequence: Int) {
+        let reusable = sequence - slots.count + 1
+        parker.wait {
+            let now = current
+            return now.ended
+                || (now.published >= sequence
+                    && (0..<workerCount).allSatisfy {
+                        done[$0].load(ordering: .sequentiallyConsistent) >= reusable
+                    })
+        }
+        guard !current.ended else { return }
+        let slot = slots[sequence % slots.count]
+        var more = false
+        // A source with nothing yet (a live one, say) may hand back an empty batch: ask again.
+        repeat {
+            do { more = try source.nextBatch(into: slot.batch) } catch { failure = error }
+        } while more && failure == nil && slot.batch.count == 0
+        let published = slot.batch.count > 0 ? sequence + 1 : sequence
+        if slot.batch.count > 0 {
+            slot.spread(by: hasher)
+            packets += slot.batch.count
+        }
+        // The batch and the end in one store; `packets` and `failure` are written before it.
+        state.store(published << 1 | (!more || failure != nil ? 1 : 0), ordering: .sequentiallyConsistent)
+        parker.notify()
     }
 }

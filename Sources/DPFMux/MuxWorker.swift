@@ -28,6 +28,15 @@ final class MuxWorker: @unchecked Sendable {
         state.deallocate()
     }
 
+    /// Stores every ring's producer position in its header (a run's end).
+    func publishPositions(memory: MemoryCore) {
+        memory.withCriticalSection(memoryWorker) { access in
+            withState { state in
+                for index in state.writers.indices { state.writers[index]?.publish(through: access) }
+            }
+        }
+    }
+
     /// Runs `body` on the state under the worker's lock.
     func withState<Result>(_ body: (inout WorkerState) -> Result) -> Result {
         lock.withLock { body(&state.pointee) }
@@ -190,7 +199,7 @@ struct WorkerState: ~Copyable {
             }
             done += ran
         }
-        for app in touched[0..<touchedCount] { writers[Int(app)]?.publish(through: access) }
+        for app in touched[0..<touchedCount] { writers[Int(app)]?.publishIfDue(through: access) }
         touchedCount = 0
     }
 

@@ -44,6 +44,8 @@ public struct RingWriter: Sendable {
     public private(set) var counters = RingCounters()
     /// Packets delivered so far: the producer position.
     public private(set) var position: UInt64 = 0
+    /// The position last stored in the header.
+    public private(set) var publishedPosition: UInt64 = 0
 
     /// The slot at the cursor.
     private var slot = 0
@@ -112,9 +114,18 @@ public struct RingWriter: Sendable {
 
     /// Stores the producer position in the header (with release ordering). Informational for the
     /// app: if the header's page is gone, the slots are still delivered and nothing is written.
-    public func publish(through access: MemoryAccess) {
+    public mutating func publish(through access: MemoryAccess) {
+        publishedPosition = position
         if let header = access.translate(app, page: firstPage, for: .write) {
             access.storeRelease(position, into: header, offset: RingLayout.producerOffset)
         }
+    }
+
+    /// Publishes the producer position if it has moved a quarter of the ring since it was last
+    /// published: the header is another page (for many small rings, another TLB and cache miss
+    /// per delivery), and the app needs only the owner words. The multiplexer publishes every
+    /// ring's position when a run ends.
+    public mutating func publishIfDue(through access: MemoryAccess) {
+        if position &- publishedPosition >= UInt64(max(1, layout.slotCount / 4)) { publish(through: access) }
     }
 }

@@ -88,3 +88,72 @@ import Testing
         }
     }
 }
+
+@Suite struct BatchedChangesTests {
+    /// Changes inside `withChangesBatched` publish one snapshot at the end, and it has them all.
+    @Test func aBatchPublishesOneSnapshot() throws {
+        let harness = try MuxHarness()
+        try harness.install("first", app: "a", "tcp.dport == 1")
+        let before = harness.mux.generation
+        try harness.mux.withChangesBatched { () throws(MuxError) in
+            for port in 2...50 {
+                do {
+                    try harness.install("p\(port)", app: "app\(port % 7)", "tcp.dport == \(port)")
+                } catch let error as MuxError {
+                    throw error
+                } catch {
+                    Issue.record("\(error)")
+                }
+                // Nothing takes effect until the batch ends.
+                #expect(harness.mux.generation == before)
+            }
+        }
+        #expect(harness.mux.generation == before + 1)
+        #expect(harness.mux.installedFilters.count == 50)
+        let packets = (1...50).map { port in
+            PacketBuilder.ethernet().ipv4(src: IPv4Address(10, 0, 0, 1), dst: IPv4Address(10, 0, 0, 2))
+                .tcp(sourcePort: 999, destinationPort: UInt16(port)).bytes
+        }
+        _ = try harness.mux.run(InMemorySource(packets))
+        let statistics = harness.mux.statistics()
+        #expect(statistics.delivered == 50 && statistics.unmatched == 0 && statistics.isBalanced)
+    }
+
+    /// A batch whose body throws still publishes what it changed before the error.
+    @Test func aFailingBatchStillPublishesItsChanges() throws {
+        let harness = try MuxHarness()
+        let app = try harness.app("a")
+        let tree = try RandomFilterSets.tree("udp.dport == 53")
+        let before = harness.mux.generation
+        #expect(throws: MuxError.self) {
+            try harness.mux.withChangesBatched { () throws(MuxError) in
+                _ = try harness.mux.install(
+                    FilterRequest(name: "dns", tree: tree), for: app.id, presenting: app.binding)
+                _ = try harness.mux.install(
+                    FilterRequest(name: "dns", tree: tree), for: app.id, presenting: app.binding)
+            }
+        }
+        #expect(harness.mux.installedFilters.map(\.name) == ["dns"])
+        #expect(harness.mux.generation == before + 1)
+    }
+}
+
+@Suite struct ProducerPositionTests {
+    /// Positions are published lazily while packets flow, and every ring's is exact when a run ends.
+    @Test(arguments: [1, 2])
+    func everyRingsPositionIsPublishedWhenARunEnds(workers: Int) throws {
+        let harness = try MuxHarness(workers: workers)
+        try harness.install("web", app: "web", "tcp")
+        try harness.install("dns", app: "dns", "udp")
+        var random = RandomPackets(seed: 5)
+        _ = try harness.mux.run(InMemorySource(random.batch(700).map(\.bytes)))
+        let statistics = harness.mux.statistics()
+        let consumers = try harness.consumers()
+        for app in statistics.apps {
+            let positions = consumers.filter { $0.app == app.name }.map(\.consumer.producerPosition)
+            #expect(positions.count == workers)
+            #expect(positions.reduce(0, +) == app.counters.delivered, "app \(app.name)")
+        }
+        #expect(statistics.delivered > 0)
+    }
+}
