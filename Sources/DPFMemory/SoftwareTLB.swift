@@ -40,6 +40,8 @@ final class SoftwareTLBs: @unchecked Sendable {
     let workers: Int
     let words: UnsafeMutablePointer<Atomic<UInt64>>
     let counters: UnsafeMutablePointer<Atomic<UInt64>>
+    /// Words between one worker's counters and the next's.
+    let counterStride: Int
 
     init(apps: Int, workers: Int) {
         self.apps = apps
@@ -47,15 +49,18 @@ final class SoftwareTLBs: @unchecked Sendable {
         let wordCount = apps * SoftwareTLBs.entriesPerApp * SoftwareTLBs.wordsPerEntry
         words = .allocate(capacity: wordCount)
         for index in 0..<wordCount { (words + index).initialize(to: Atomic(0)) }
-        counters = .allocate(capacity: apps * workers * 2)
-        for index in 0..<(apps * workers * 2) { (counters + index).initialize(to: Atomic(0)) }
-        view = TLBView(words: words, counters: counters, workers: workers)
+        // Worker-major, each worker's block padded to whole cache lines with a line between
+        // blocks: a worker's counting never shares a line with another worker's.
+        counterStride = (apps * 2 + 7) / 8 * 8 + 8
+        counters = .allocate(capacity: workers * counterStride)
+        for index in 0..<(workers * counterStride) { (counters + index).initialize(to: Atomic(0)) }
+        view = TLBView(words: words, counters: counters, counterStride: counterStride)
     }
 
     deinit {
         words.deinitialize(count: apps * SoftwareTLBs.entriesPerApp * SoftwareTLBs.wordsPerEntry)
         words.deallocate()
-        counters.deinitialize(count: apps * workers * 2)
+        counters.deinitialize(count: workers * counterStride)
         counters.deallocate()
     }
 
@@ -102,7 +107,7 @@ final class SoftwareTLBs: @unchecked Sendable {
     func statistics(of app: AppID) -> TLBStatistics {
         var result = TLBStatistics(hits: 0, misses: 0)
         for worker in 0..<workers {
-            let counter = (Int(app.index) * workers + worker) * 2
+            let counter = worker * counterStride + Int(app.index) * 2
             result.hits += counters[counter].load(ordering: .relaxed)
             result.misses += counters[counter + 1].load(ordering: .relaxed)
         }
@@ -111,7 +116,7 @@ final class SoftwareTLBs: @unchecked Sendable {
 
     func resetStatistics(of app: AppID) {
         for worker in 0..<workers {
-            let counter = (Int(app.index) * workers + worker) * 2
+            let counter = worker * counterStride + Int(app.index) * 2
             counters[counter].store(0, ordering: .relaxed)
             counters[counter + 1].store(0, ordering: .relaxed)
         }
@@ -123,16 +128,16 @@ final class SoftwareTLBs: @unchecked Sendable {
 struct TLBView {
     @usableFromInline let words: UnsafeMutablePointer<Atomic<UInt64>>
     @usableFromInline let counters: UnsafeMutablePointer<Atomic<UInt64>>
-    @usableFromInline let workers: Int
+    @usableFromInline let counterStride: Int
 
     @usableFromInline
     init(
         words: UnsafeMutablePointer<Atomic<UInt64>>, counters: UnsafeMutablePointer<Atomic<UInt64>>,
-        workers: Int
+        counterStride: Int
     ) {
         self.words = words
         self.counters = counters
-        self.workers = workers
+        self.counterStride = counterStride
     }
 
     @inlinable @inline(__always)
@@ -142,7 +147,7 @@ struct TLBView {
 
     @inlinable @inline(__always)
     func count(app: UInt32, worker: Int, miss: Bool) {
-        let counter = (Int(app) * workers + worker) * 2 + (miss ? 1 : 0)
+        let counter = worker * counterStride + Int(app) * 2 + (miss ? 1 : 0)
         counters[counter].store(counters[counter].load(ordering: .relaxed) &+ 1, ordering: .relaxed)
     }
 

@@ -32,7 +32,10 @@ final class MuxWorker: @unchecked Sendable {
     func publishPositions(memory: MemoryCore) {
         memory.withCriticalSection(memoryWorker) { access in
             withState { state in
-                for index in state.writers.indices { state.writers[index]?.publish(through: access) }
+                for index in state.writers.indices
+                where state.writers[index].map({ $0.position != $0.publishedPosition }) ?? false {
+                    state.writers[index]?.publish(through: access)
+                }
             }
         }
     }
