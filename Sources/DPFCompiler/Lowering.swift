@@ -59,8 +59,29 @@ public enum Lowering {
         }
     }
 
+    /// Each node's view, built once: lowering looks at a node several times (registers,
+    /// emission, runs, coalescing, dispatch entries), and a view sorts its edges.
+    final class NodeViews {
+        let trie: DecisionTrie
+        /// By node index (node indices are below the trie's slot count).
+        private var views: [TrieNodeView?]
+
+        init(_ trie: DecisionTrie) {
+            self.trie = trie
+            views = Array(repeating: nil, count: trie.nodeSlotCount)
+        }
+
+        func callAsFunction(_ node: Int32) -> TrieNodeView {
+            if let known = views[Int(node)] { return known }
+            let built = trie.view(of: node)
+            views[Int(node)] = built
+            return built
+        }
+    }
+
     struct State {
         let trie: DecisionTrie
+        let view: NodeViews
         var instructions: [Instruction] = []
         var tables: [DispatchTable] = []
         /// The installed filters in install order; a filter's program number is its position.
@@ -71,6 +92,7 @@ public enum Lowering {
 
         init(trie: DecisionTrie) throws(LoweringError) {
             self.trie = trie
+            view = NodeViews(trie)
             var filters: [ProgramFilter] = []
             var numbers: [FilterID: UInt32] = [:]
             for (id, filter) in trie.installed {
@@ -92,15 +114,12 @@ public enum Lowering {
         /// that computes them.
         mutating func assignRegisters() throws(LoweringError) {
             var bases = Set<HeaderBase>()
-            var pending = [DecisionTrie.rootNode]
-            while let node = pending.popLast() {
-                for group in trie.view(of: node).groups {
-                    var base = LoadKey(group.key).base
-                    while !base.isPacketStart {
-                        bases.insert(base)
-                        base = base.parent
-                    }
-                    pending += group.equalities.map(\.child) + group.others.map(\.child)
+            // Every key some group tests (the trie keeps them interned), without walking the nodes.
+            for key in trie.testKeysInUse {
+                var base = LoadKey(key).base
+                while !base.isPacketStart {
+                    bases.insert(base)
+                    base = base.parent
                 }
             }
             for base in bases.sorted() {
@@ -194,7 +213,7 @@ public enum Lowering {
             while let item = work.popLast() {
                 switch item {
                 case .node(let node, let proven):
-                    let view = trie.view(of: node)
+                    let view = view(node)
                     for accept in view.accepts {
                         instructions.append(try acceptInstruction(accept))
                     }
@@ -271,7 +290,7 @@ public enum Lowering {
                     known = run
                     break
                 }
-                let view = trie.view(of: node)
+                let view = view(node)
                 guard view.accepts.isEmpty, view.groups.count == 1 else { break }
                 let group = view.groups[0]
                 let next: Int32
@@ -352,7 +371,7 @@ public enum Lowering {
         func coalesced(_ key: LoadKey, _ value: UInt32, _ child: Int32) throws(LoweringError)
             -> (Instruction, [(value: UInt32, child: Int32)])?
         {
-            let view = trie.view(of: child)
+            let view = view(child)
             guard view.accepts.isEmpty, view.groups.count == 1, view.groups[0].others.isEmpty,
                 !view.groups[0].equalities.isEmpty, LoadKey(view.groups[0].key).base == key.base
             else { return nil }
@@ -393,7 +412,7 @@ public enum Lowering {
             let (value, child) = pending.equalities[pending.next]
             dispatches[index].next += 1
             work.append(.dispatchEntry(index))
-            let leaf = trie.view(of: child)
+            let leaf = view(child)
             if leaf.groups.isEmpty && leaf.accepts.count == 1 {
                 let specificity = try specificity(of: leaf.accepts[0])
                 if pending.terminalSpecificity == nil { dispatches[index].terminalSpecificity = specificity }

@@ -159,10 +159,10 @@ import Testing
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any])
         let results = try #require(object["results"] as? [[String: Any]])
-        #expect(results.count == 10)
+        #expect(results.count == 14)
         #expect(
             Set(results.compactMap { $0["engine"] as? String }) == [
-                "reference", "trie", "bytecode", "libpcap-bpf", "handwritten",
+                "reference", "trie", "bytecode", "libpcap-bpf", "handwritten", "mux", "mux-2w",
             ])
         #expect(results.allSatisfy { $0["ns_per_packet"] as? Double ?? 0 > 0 })
         #expect(dpf("bench", "--workload", "flows").status == 2)

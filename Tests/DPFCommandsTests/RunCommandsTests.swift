@@ -153,7 +153,8 @@ import Testing
         let text = help.out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(
             separator: " ")
         for expected in [
-            "(default: 1,10,100,1000,10000)", "(default: reference,trie,bytecode,libpcap-bpf,handwritten)",
+            "(default: 1,10,100,1000,10000)",
+            "(default: reference,trie,bytecode,libpcap-bpf,handwritten,mux,mux-2w)",
             "(default: ports)", "(default: 5)", "(default: 0.05)",
         ] {
             #expect(text.contains(expected), "\(expected) in \(help.out)")
