@@ -32,9 +32,13 @@ final class MuxWorker: @unchecked Sendable {
     func publishPositions(memory: MemoryCore) {
         memory.withCriticalSection(memoryWorker) { access in
             withState { state in
-                for index in state.writers.indices
-                where state.writers[index].map({ $0.position != $0.publishedPosition }) ?? false {
-                    state.writers[index]?.publish(through: access)
+                for index in state.writers.indices {
+                    guard var writer = state.writers[index], writer.position != writer.publishedPosition
+                    else {
+                        continue
+                    }
+                    writer.publish(through: access)
+                    state.writers[index] = writer
                 }
             }
         }
@@ -236,8 +240,8 @@ struct WorkerState: ~Copyable {
             let outcome = deliver(
                 packet, wireLength: wireLength, timestamp: timestamp, tag: id, to: app, access)
             owners.count(outcome, bytes: packet.count)
-            apps[app].count(outcome, bytes: packet.count)
-            filters[Int(id)].count(outcome, bytes: packet.count)
+            WorkerState.count(outcome, bytes: packet.count, in: apps, at: app)
+            WorkerState.count(outcome, bytes: packet.count, in: filters, at: Int(id))
             // The owner's app has the packet: its own matching taps add no second copy.
             lastCopy[app] = sequence
             lastCopyOutcome[app] = outcome
@@ -253,11 +257,23 @@ struct WorkerState: ~Copyable {
                 lastCopy[app] = sequence
                 lastCopyOutcome[app] = deliver(
                     packet, wireLength: wireLength, timestamp: timestamp, tag: id, to: app, access)
-                apps[app].count(lastCopyOutcome[app], bytes: packet.count)
+                WorkerState.count(lastCopyOutcome[app], bytes: packet.count, in: apps, at: app)
             }
-            filters[Int(id)].count(lastCopyOutcome[app], bytes: packet.count)
+            WorkerState.count(lastCopyOutcome[app], bytes: packet.count, in: filters, at: Int(id))
         }
         sequence &+= 1
+    }
+
+    /// Counts `outcome` in `counters[index]`: a load, an update and a store, not a mutating call on
+    /// the buffer's element (whose inout access crashes the 6.3.1 compiler under -sanitize=thread).
+    @inline(__always)
+    static func count(
+        _ outcome: DeliveryOutcome, bytes: Int, in counters: UnsafeMutableBufferPointer<DeliveryCounters>,
+        at index: Int
+    ) {
+        var updated = counters[index]
+        updated.count(outcome, bytes: bytes)
+        counters[index] = updated
     }
 
     @inline(__always)
