@@ -166,35 +166,46 @@ final class Pipeline: @unchecked Sendable {
     /// Worker `index`'s loop: reads its turns' batches, and does its share of every batch in
     /// order, until the source ends.
     func work(_ index: Int, _ process: (SourceBatch, UnsafeBufferPointer<Int32>) -> Void) {
+        // The next batch to do a share of, and the next this worker reads (its turns: index,
+        // index + K, ...). Reading comes first whenever it can: a read ahead lets the other workers
+        // go on while this one catches up with its shares.
         var next = 0
+        var nextRead = index
         while true {
-            if next % workerCount == index { read(next) }
+            if canRead(nextRead) {
+                read(nextRead)
+                nextRead += workerCount
+                continue
+            }
+            let now = current
+            if now.published > next {
+                let slot = slots[next % slots.count]
+                process(slot.batch, slot.share(of: index))
+                next += 1
+                done[index].store(next, ordering: .sequentiallyConsistent)
+                parker.notify()
+                continue
+            }
+            if now.ended { return }
             parker.wait {
                 let now = current
-                return now.published > next || now.ended
+                return now.published > next || now.ended || canRead(nextRead)
             }
-            guard current.published > next else { return }
-            let slot = slots[next % slots.count]
-            process(slot.batch, slot.share(of: index))
-            next += 1
-            done[index].store(next, ordering: .sequentiallyConsistent)
-            parker.notify()
         }
     }
 
-    /// Reads batch `sequence` into its slot, once the previous batch is published (or the source
-    /// has ended) and every worker has finished with the slot's last batch.
-    private func read(_ sequence: Int) {
+    /// Whether batch `sequence` can be read now: the source has not ended, the batch before it
+    /// is published (the source is read in order), and every worker is done with the batch its
+    /// slot last held.
+    private func canRead(_ sequence: Int) -> Bool {
+        let now = current
+        guard !now.ended, now.published == sequence else { return false }
         let reusable = sequence - slots.count + 1
-        parker.wait {
-            let now = current
-            return now.ended
-                || (now.published >= sequence
-                    && (0..<workerCount).allSatisfy {
-                        done[$0].load(ordering: .sequentiallyConsistent) >= reusable
-                    })
-        }
-        guard !current.ended else { return }
+        return (0..<workerCount).allSatisfy { done[$0].load(ordering: .sequentiallyConsistent) >= reusable }
+    }
+
+    /// Reads batch `sequence` into its slot (`canRead` said it may).
+    private func read(_ sequence: Int) {
         let slot = slots[sequence % slots.count]
         var more = false
         // A source with nothing yet (a live one, say) may hand back an empty batch: ask again.
