@@ -79,6 +79,14 @@ public final class Multiplexer: Sendable {
     func authorize(
         _ capability: CapabilityHandle, binding app: AppID, rights: Rights, for action: String
     ) throws(MuxError) {
+        try authorize(capability, binding: app, rights: rights, orAnyOf: [], for: action)
+    }
+
+    /// The same, and the capability must also carry at least one of `anyOf` (when not empty).
+    func authorize(
+        _ capability: CapabilityHandle, binding app: AppID, rights: Rights, orAnyOf anyOf: Rights,
+        for action: String
+    ) throws(MuxError) {
         let found: Capability
         do { found = try memory.capability(capability) } catch {
             throw .unauthorized(
@@ -93,6 +101,9 @@ public final class Multiplexer: Sendable {
         }
         guard found.rights.isSuperset(of: rights) else {
             throw .unauthorized("\(action): \(capability) carries \(found.rights), not \(rights)")
+        }
+        guard anyOf.isEmpty || !found.rights.isDisjoint(with: anyOf) else {
+            throw .unauthorized("\(action): \(capability) carries none of \(anyOf)")
         }
     }
 
@@ -135,11 +146,8 @@ public final class Multiplexer: Sendable {
     {
         try control.withLock { (state: inout ControlState) throws(MuxError) in
             guard state.apps[Int(app.index)] != nil else { throw .unknownApp(app) }
-            try authorize(binding, binding: app, rights: [], for: "attaching rings")
-            let capability = try? memory.capability(binding)
-            guard let rights = capability?.rights, !rights.isDisjoint(with: [.bindNetwork, .tap]) else {
-                throw .unauthorized("attaching rings: \(binding) carries neither bind-network nor tap")
-            }
+            try authorize(
+                binding, binding: app, rights: [], orAnyOf: [.bindNetwork, .tap], for: "attaching rings")
             guard rings.count == configuration.workers else {
                 throw .noRings(
                     "\(rings.count) rings given for \(configuration.workers) workers: an app needs one ring per worker"

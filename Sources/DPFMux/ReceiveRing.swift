@@ -29,16 +29,7 @@ public struct ReceiveRing: Hashable, Sendable {
                     using: grant.capability)
             }
             // The app writes its own header, through its own view of the frame (fresh: all zeros).
-            let header = try core.arena.address(ofFrame: frames[0])
-            header.storeBytes(of: RingLayout.magic, toByteOffset: RingLayout.magicOffset, as: UInt32.self)
-            header.storeBytes(of: RingLayout.version, toByteOffset: RingLayout.versionOffset, as: UInt32.self)
-            header.storeBytes(
-                of: UInt32(layout.slotCount), toByteOffset: RingLayout.slotCountOffset, as: UInt32.self)
-            header.storeBytes(
-                of: UInt32(layout.slotSize), toByteOffset: RingLayout.slotSizeOffset, as: UInt32.self)
-            header.storeBytes(
-                of: UInt32(RingLayout.firstSlotOffset), toByteOffset: RingLayout.firstSlotOffsetOffset,
-                as: UInt32.self)
+            layout.writeHeader(at: try core.arena.address(ofFrame: frames[0]))
         } catch {
             for frame in frames { try? core.free(frame, by: .app(app)) }
             throw .memory(error)

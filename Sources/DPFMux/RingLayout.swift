@@ -107,6 +107,18 @@ public struct RingLayout: Hashable, Sendable {
     public var pages: Int { 1 + (slotCount + slotsPerPage - 1) / slotsPerPage }
     public var byteCount: Int { pages * RingLayout.pageSize }
 
+    /// Writes this layout's header words at `header` (the ring's first byte, in the app's own view
+    /// of its memory): what the app does when it sets up a ring, or rebuilds a lost header page.
+    public func writeHeader(at header: UnsafeMutableRawPointer) {
+        header.storeBytes(of: RingLayout.magic, toByteOffset: RingLayout.magicOffset, as: UInt32.self)
+        header.storeBytes(of: RingLayout.version, toByteOffset: RingLayout.versionOffset, as: UInt32.self)
+        header.storeBytes(of: UInt32(slotCount), toByteOffset: RingLayout.slotCountOffset, as: UInt32.self)
+        header.storeBytes(of: UInt32(slotSize), toByteOffset: RingLayout.slotSizeOffset, as: UInt32.self)
+        header.storeBytes(
+            of: UInt32(RingLayout.firstSlotOffset), toByteOffset: RingLayout.firstSlotOffsetOffset,
+            as: UInt32.self)
+    }
+
     /// The byte offset of slot `index` from the ring's start.
     public func offset(ofSlot index: Int) -> Int { RingLayout.firstSlotOffset + index * slotSize }
 

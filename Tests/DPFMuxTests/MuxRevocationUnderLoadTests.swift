@@ -331,16 +331,7 @@ import Testing
         if Int(lost.page) % ringPages == 0 {
             // The header went: the app writes a new one, resuming where its consumer was.
             let header = try memory.arena.address(ofFrame: fresh.frame)
-            let layout = try RingLayout(slotCount: Self.slots)
-            header.storeBytes(of: RingLayout.magic, toByteOffset: RingLayout.magicOffset, as: UInt32.self)
-            header.storeBytes(of: RingLayout.version, toByteOffset: RingLayout.versionOffset, as: UInt32.self)
-            header.storeBytes(
-                of: UInt32(layout.slotCount), toByteOffset: RingLayout.slotCountOffset, as: UInt32.self)
-            header.storeBytes(
-                of: UInt32(layout.slotSize), toByteOffset: RingLayout.slotSizeOffset, as: UInt32.self)
-            header.storeBytes(
-                of: UInt32(RingLayout.firstSlotOffset), toByteOffset: RingLayout.firstSlotOffsetOffset,
-                as: UInt32.self)
+            try RingLayout(slotCount: Self.slots).writeHeader(at: header)
             header.storeBytes(of: positions[ring], toByteOffset: RingLayout.consumerOffset, as: UInt64.self)
         }
         try memory.bind(
