@@ -125,7 +125,9 @@ public final class DecodedProgram: @unchecked Sendable {
 /// filter's rank is 0, since numbers stay below `Verifier.maximumFilters`, so a rank of 0 marks a
 /// tap (which always gets a copy and never competes).
 public enum DeliveryRank {
-    public static let none = DeliveryKey.none.rawValue
+    /// `DeliveryKey.none`'s raw value, as a literal: read per packet, it must need no lazy
+    /// initialisation (a test checks the two agree).
+    public static let none: UInt64 = 0
 
     /// Filter `number`'s rank, or 0 for a tap.
     public static func rank(filter number: Int, _ filter: ProgramFilter) -> UInt64 {

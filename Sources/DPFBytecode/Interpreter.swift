@@ -90,15 +90,16 @@ public final class Interpreter: @unchecked Sendable {
         let bytes = packet.baseAddress ?? steps
         // Register 0, the packet start, is 0 throughout; shifts only write higher registers.
         var pc = 0
-        var delivery = Delivery(ranks: code.ranks, taps: taps)
+        var rule = Delivery(ranks: code.ranks, taps: taps)
         steps: while true {
             // Fields are read through the pointer, where they are needed, rather than copied.
             let step = (steps + pc).assumingMemoryBound(to: DecodedStep.self)
-            // The arms below read the step's key with these; inlined, they add no calls.
+            // The arms below read the step's key with this; inlined, it adds no calls. (Nothing
+            // captures `rule`: a local function that did cost a dynamic exclusivity check
+            // per packet.)
             @inline(__always) func key(_ width: Int, _ mode: LoadMode) -> UInt32? {
                 load(width, mode, step, bytes, length, registers)
             }
-            @inline(__always) func dispatched(_ found: UInt32) -> Int { follow(found, step, &delivery) }
             // One arm per kind, generated with the kinds from the table in
             // Tests/DPFBytecodeTests/StepKindTable.swift.
             switch step.kind {
@@ -130,45 +131,45 @@ public final class Interpreter: @unchecked Sendable {
             case .testNot1AbsoluteProven: pc = step.testNot(key(1, .absoluteProven), pc)
             case .testNot2AbsoluteProven: pc = step.testNot(key(2, .absoluteProven), pc)
             case .testNot4AbsoluteProven: pc = step.testNot(key(4, .absoluteProven), pc)
-            case .exact1: pc = dispatched(code.exact(step, key(1, .checked)))
-            case .exact2: pc = dispatched(code.exact(step, key(2, .checked)))
-            case .exact4: pc = dispatched(code.exact(step, key(4, .checked)))
-            case .exact1Proven: pc = dispatched(code.exact(step, key(1, .proven)))
-            case .exact2Proven: pc = dispatched(code.exact(step, key(2, .proven)))
-            case .exact4Proven: pc = dispatched(code.exact(step, key(4, .proven)))
-            case .exact1Absolute: pc = dispatched(code.exact(step, key(1, .absolute)))
-            case .exact2Absolute: pc = dispatched(code.exact(step, key(2, .absolute)))
-            case .exact4Absolute: pc = dispatched(code.exact(step, key(4, .absolute)))
-            case .exact1AbsoluteProven: pc = dispatched(code.exact(step, key(1, .absoluteProven)))
-            case .exact2AbsoluteProven: pc = dispatched(code.exact(step, key(2, .absoluteProven)))
-            case .exact4AbsoluteProven: pc = dispatched(code.exact(step, key(4, .absoluteProven)))
-            case .direct1: pc = dispatched(code.direct(step, key(1, .checked)))
-            case .direct2: pc = dispatched(code.direct(step, key(2, .checked)))
-            case .direct4: pc = dispatched(code.direct(step, key(4, .checked)))
-            case .direct1Proven: pc = dispatched(code.direct(step, key(1, .proven)))
-            case .direct2Proven: pc = dispatched(code.direct(step, key(2, .proven)))
-            case .direct4Proven: pc = dispatched(code.direct(step, key(4, .proven)))
-            case .direct1Absolute: pc = dispatched(code.direct(step, key(1, .absolute)))
-            case .direct2Absolute: pc = dispatched(code.direct(step, key(2, .absolute)))
-            case .direct4Absolute: pc = dispatched(code.direct(step, key(4, .absolute)))
-            case .direct1AbsoluteProven: pc = dispatched(code.direct(step, key(1, .absoluteProven)))
-            case .direct2AbsoluteProven: pc = dispatched(code.direct(step, key(2, .absoluteProven)))
-            case .direct4AbsoluteProven: pc = dispatched(code.direct(step, key(4, .absoluteProven)))
-            case .pair1: pc = dispatched(pair(step, key(1, .checked)))
-            case .pair2: pc = dispatched(pair(step, key(2, .checked)))
-            case .pair4: pc = dispatched(pair(step, key(4, .checked)))
-            case .pair1Proven: pc = dispatched(pair(step, key(1, .proven)))
-            case .pair2Proven: pc = dispatched(pair(step, key(2, .proven)))
-            case .pair4Proven: pc = dispatched(pair(step, key(4, .proven)))
-            case .pair1Absolute: pc = dispatched(pair(step, key(1, .absolute)))
-            case .pair2Absolute: pc = dispatched(pair(step, key(2, .absolute)))
-            case .pair4Absolute: pc = dispatched(pair(step, key(4, .absolute)))
-            case .pair1AbsoluteProven: pc = dispatched(pair(step, key(1, .absoluteProven)))
-            case .pair2AbsoluteProven: pc = dispatched(pair(step, key(2, .absoluteProven)))
-            case .pair4AbsoluteProven: pc = dispatched(pair(step, key(4, .absoluteProven)))
-            case .probing: pc = dispatched(code.probing(step, key(Int(step.width), .checked)))
+            case .exact1: pc = rule.follow(code.exact(step, key(1, .checked)), step)
+            case .exact2: pc = rule.follow(code.exact(step, key(2, .checked)), step)
+            case .exact4: pc = rule.follow(code.exact(step, key(4, .checked)), step)
+            case .exact1Proven: pc = rule.follow(code.exact(step, key(1, .proven)), step)
+            case .exact2Proven: pc = rule.follow(code.exact(step, key(2, .proven)), step)
+            case .exact4Proven: pc = rule.follow(code.exact(step, key(4, .proven)), step)
+            case .exact1Absolute: pc = rule.follow(code.exact(step, key(1, .absolute)), step)
+            case .exact2Absolute: pc = rule.follow(code.exact(step, key(2, .absolute)), step)
+            case .exact4Absolute: pc = rule.follow(code.exact(step, key(4, .absolute)), step)
+            case .exact1AbsoluteProven: pc = rule.follow(code.exact(step, key(1, .absoluteProven)), step)
+            case .exact2AbsoluteProven: pc = rule.follow(code.exact(step, key(2, .absoluteProven)), step)
+            case .exact4AbsoluteProven: pc = rule.follow(code.exact(step, key(4, .absoluteProven)), step)
+            case .direct1: pc = rule.follow(code.direct(step, key(1, .checked)), step)
+            case .direct2: pc = rule.follow(code.direct(step, key(2, .checked)), step)
+            case .direct4: pc = rule.follow(code.direct(step, key(4, .checked)), step)
+            case .direct1Proven: pc = rule.follow(code.direct(step, key(1, .proven)), step)
+            case .direct2Proven: pc = rule.follow(code.direct(step, key(2, .proven)), step)
+            case .direct4Proven: pc = rule.follow(code.direct(step, key(4, .proven)), step)
+            case .direct1Absolute: pc = rule.follow(code.direct(step, key(1, .absolute)), step)
+            case .direct2Absolute: pc = rule.follow(code.direct(step, key(2, .absolute)), step)
+            case .direct4Absolute: pc = rule.follow(code.direct(step, key(4, .absolute)), step)
+            case .direct1AbsoluteProven: pc = rule.follow(code.direct(step, key(1, .absoluteProven)), step)
+            case .direct2AbsoluteProven: pc = rule.follow(code.direct(step, key(2, .absoluteProven)), step)
+            case .direct4AbsoluteProven: pc = rule.follow(code.direct(step, key(4, .absoluteProven)), step)
+            case .pair1: pc = rule.follow(pair(step, key(1, .checked)), step)
+            case .pair2: pc = rule.follow(pair(step, key(2, .checked)), step)
+            case .pair4: pc = rule.follow(pair(step, key(4, .checked)), step)
+            case .pair1Proven: pc = rule.follow(pair(step, key(1, .proven)), step)
+            case .pair2Proven: pc = rule.follow(pair(step, key(2, .proven)), step)
+            case .pair4Proven: pc = rule.follow(pair(step, key(4, .proven)), step)
+            case .pair1Absolute: pc = rule.follow(pair(step, key(1, .absolute)), step)
+            case .pair2Absolute: pc = rule.follow(pair(step, key(2, .absolute)), step)
+            case .pair4Absolute: pc = rule.follow(pair(step, key(4, .absolute)), step)
+            case .pair1AbsoluteProven: pc = rule.follow(pair(step, key(1, .absoluteProven)), step)
+            case .pair2AbsoluteProven: pc = rule.follow(pair(step, key(2, .absoluteProven)), step)
+            case .pair4AbsoluteProven: pc = rule.follow(pair(step, key(4, .absoluteProven)), step)
+            case .probing: pc = rule.follow(code.probing(step, key(Int(step.width), .checked)), step)
             case .accept:
-                delivery.offer(step.operand, specificity: step.specificity)
+                rule.offer(step.operand, specificity: step.specificity)
                 pc &+= DecodedStep.size
             case .jump: pc = Int(step.target)
             case .check: pc = check(step, registers, length, pc)
@@ -176,7 +177,7 @@ public final class Interpreter: @unchecked Sendable {
             // END GENERATED dispatch
             }
         }
-        return Outcome(owner: delivery.owner, tapCount: delivery.tapCount)
+        return Outcome(owner: rule.owner, tapCount: rule.tapCount)
     }
 
     /// How a load finds its bytes (see `DecodedStep.LoadMode`).
@@ -239,17 +240,6 @@ public final class Interpreter: @unchecked Sendable {
         if key == step.operand { return UInt32(truncatingIfNeeded: step.parameter) }
         if key == step.span { return UInt32(truncatingIfNeeded: step.parameter >> 32) }
         return DispatchTable.empty
-    }
-
-    /// Where a dispatch goes for a table entry: into the code, or (terminal entries and misses) to
-    /// the dispatch's `else`, after accepting a terminal entry's filter.
-    @inline(__always)
-    private static func follow(_ found: UInt32, _ step: StepPointer, _ delivery: inout Delivery) -> Int {
-        if found < DispatchTable.terminalBit { return Int(found) }
-        if found != DispatchTable.empty {
-            delivery.offer(found & ~DispatchTable.terminalBit, specificity: step.specificity)
-        }
-        return Int(step.target)
     }
 
     /// Convenience for tests and tools: runs over a byte array and returns the owner's filter and
@@ -336,6 +326,17 @@ private struct Delivery {
     }
 
     var owner: Int32 { DeliveryRank.owner(best) }
+
+    /// Where a dispatch goes for a table entry: into the code, or (terminal entries and misses) to
+    /// the dispatch's `else`, after accepting a terminal entry's filter.
+    @inline(__always)
+    mutating func follow(_ found: UInt32, _ step: StepPointer) -> Int {
+        if found < DispatchTable.terminalBit { return Int(found) }
+        if found != DispatchTable.empty {
+            offer(found & ~DispatchTable.terminalBit, specificity: step.specificity)
+        }
+        return Int(step.target)
+    }
 
     @inline(__always)
     mutating func offer(_ filter: UInt32, specificity: UInt16) {

@@ -77,6 +77,51 @@ public struct MemoryAccess {
         return true
     }
 
+    /// True when a translation of `app`'s made earlier (in this section or an earlier one) still
+    /// holds: its frame's generation is unchanged, so the page is still bound to the frame with the
+    /// same rights (unbinding, freeing and repossessing all move the generation on). Counted as a
+    /// TLB hit. What a worker's one-entry cache of its hottest translation uses instead of a
+    /// lookup in the app's TLB, with the same check a TLB hit makes.
+    @inlinable @inline(__always)
+    public func isCurrent(_ translation: Translation, of app: AppID) -> Bool {
+        guard Int(app.index) < apps, Int(translation.frame) < arena.frameCount,
+            arena.generation(of: translation.frame) == translation.generation
+        else { return false }
+        tlbs.count(app: app.index, worker: worker.index, miss: false)
+        return true
+    }
+
+    /// The bytes of a translation's frame, for a worker that checked the frame once (in
+    /// `translate`) and now reads and writes it without further checks: a run of stores into one
+    /// slot costs one generation check, not one per store. Valid until the critical section ends
+    /// and only within the translation's rights: the frame cannot change owner before then (freeing
+    /// or repossessing it waits for every section that began earlier, and zeroes it after), so a
+    /// write lands in memory the app owned when the translation was made, or in a frame zeroed
+    /// before anyone else sees it. (A page unbound meanwhile stays its owner's frame: the delivery
+    /// in flight counts as made before the unbind, as a checked write that passed its check does.)
+    @inlinable @inline(__always)
+    public func frameBytes(of translation: Translation) -> UnsafeMutableRawBufferPointer? {
+        guard Int(translation.frame) < arena.frameCount else { return nil }
+        return UnsafeMutableRawBufferPointer(
+            start: arena.address(of: translation.frame), count: FrameArena.frameSize)
+    }
+
+    /// Loads the 8-byte-aligned word at `offset` of `bytes` (from `frameBytes(of:)`) with acquire
+    /// ordering.
+    @inlinable @inline(__always)
+    public static func loadAcquire(_ bytes: UnsafeMutableRawBufferPointer, offset: Int) -> UInt64 {
+        precondition(offset >= 0 && offset <= bytes.count - 8 && offset & 7 == 0)
+        return atomicWord(bytes.baseAddress! + offset)[0].load(ordering: .acquiring)
+    }
+
+    /// Stores `word` at the 8-byte-aligned `offset` of `bytes` (from `frameBytes(of:)`) with
+    /// release ordering.
+    @inlinable @inline(__always)
+    public static func storeRelease(_ word: UInt64, into bytes: UnsafeMutableRawBufferPointer, offset: Int) {
+        precondition(offset >= 0 && offset <= bytes.count - 8 && offset & 7 == 0)
+        atomicWord(bytes.baseAddress! + offset)[0].store(word, ordering: .releasing)
+    }
+
     /// Writes `bytes` only if `page` still translates to the frame at `generation` (a queued write).
     func write(_ bytes: [UInt8], to app: AppID, page: UInt32, offset: Int, generation: UInt64) -> Bool {
         guard offset >= 0, bytes.count <= FrameArena.frameSize - offset,

@@ -31,16 +31,7 @@ final class MuxWorker: @unchecked Sendable {
     /// Stores every ring's producer position in its header (a run's end).
     func publishPositions(memory: MemoryCore) {
         memory.withCriticalSection(memoryWorker) { access in
-            withState { state in
-                for index in state.writers.indices {
-                    guard var writer = state.writers[index], writer.position != writer.publishedPosition
-                    else {
-                        continue
-                    }
-                    writer.publish(through: access)
-                    state.writers[index] = writer
-                }
-            }
+            withState { state in state.publishPending(through: access) }
         }
     }
 
@@ -92,6 +83,11 @@ struct WorkerState: ~Copyable {
     let touched: UnsafeMutableBufferPointer<Int32>
     var touchedCount = 0
     let touchedMark: UnsafeMutableBufferPointer<UInt64>
+    /// Apps whose producer position moved since it was last published, the first `pendingCount`
+    /// (a run's end publishes these, not every app's).
+    let pending: UnsafeMutableBufferPointer<Int32>
+    var pendingCount = 0
+    let isPending: UnsafeMutableBufferPointer<Bool>
     var batchNumber: UInt64 = 0
     var sequence: UInt64 = 0
 
@@ -122,6 +118,10 @@ struct WorkerState: ~Copyable {
         touched.initialize(repeating: 0)
         touchedMark = .allocate(capacity: maxApps)
         touchedMark.initialize(repeating: .max)
+        pending = .allocate(capacity: maxApps)
+        pending.initialize(repeating: 0)
+        isPending = .allocate(capacity: maxApps)
+        isPending.initialize(repeating: false)
         apps = .allocate(capacity: maxApps)
         apps.initialize(repeating: DeliveryCounters())
     }
@@ -135,6 +135,8 @@ struct WorkerState: ~Copyable {
         lastCopyOutcome.deallocate()
         touched.deallocate()
         touchedMark.deallocate()
+        pending.deallocate()
+        isPending.deallocate()
         apps.deallocate()
         filters.deallocate()
     }
@@ -206,8 +208,30 @@ struct WorkerState: ~Copyable {
             }
             done += ran
         }
-        for app in touched[0..<touchedCount] { writers[Int(app)]?.publishIfDue(through: access) }
+        for app in touched[0..<touchedCount] {
+            let slot = Int(app)
+            guard var writer = writers[slot] else { continue }
+            writer.publishIfDue(through: access)
+            writers[slot] = writer
+            if writer.position != writer.publishedPosition, !isPending[slot] {
+                isPending[slot] = true
+                pending[pendingCount] = app
+                pendingCount += 1
+            }
+        }
         touchedCount = 0
+    }
+
+    /// Stores the producer position of every ring whose position moved since it was last stored.
+    mutating func publishPending(through access: MemoryAccess) {
+        for app in pending[0..<pendingCount] {
+            let slot = Int(app)
+            isPending[slot] = false
+            guard var writer = writers[slot], writer.position != writer.publishedPosition else { continue }
+            writer.publish(through: access)
+            writers[slot] = writer
+        }
+        pendingCount = 0
     }
 
     @inline(__always)

@@ -14,7 +14,10 @@ public final class SourceBatch: @unchecked Sendable {
     let views: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>
     let wireLengths: UnsafeMutableBufferPointer<UInt32>
     let timestamps: UnsafeMutableBufferPointer<UInt64>
-    private var storage: UnsafeMutableRawBufferPointer
+    /// Bytes for copied packets: none until the first copy (a source that lends its packets
+    /// never needs them), then at least `byteCapacity`.
+    private var storage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private let byteCapacity: Int
     private var usedBytes = 0
 
     /// A batch of up to `capacity` packets, with `byteCapacity` bytes for sources that copy.
@@ -23,7 +26,7 @@ public final class SourceBatch: @unchecked Sendable {
         views = .allocate(capacity: self.capacity)
         wireLengths = .allocate(capacity: self.capacity)
         timestamps = .allocate(capacity: self.capacity)
-        storage = .allocate(byteCount: max(16, byteCapacity), alignment: 16)
+        self.byteCapacity = max(16, byteCapacity)
     }
 
     deinit {
@@ -77,9 +80,13 @@ public final class SourceBatch: @unchecked Sendable {
     /// point elsewhere, are left alone).
     private func grow(toFit needed: Int) {
         let larger = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: max(needed, 2 * storage.count), alignment: 16)
+            byteCount: max(needed, 2 * storage.count, byteCapacity), alignment: 16)
+        guard let oldBase = storage.baseAddress else {
+            storage = larger
+            return
+        }
         larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[0..<usedBytes]))
-        let oldStart = UnsafeRawPointer(storage.baseAddress!)
+        let oldStart = UnsafeRawPointer(oldBase)
         let oldEnd = oldStart + usedBytes
         for index in 0..<count {
             guard let start = views[index].baseAddress, start >= oldStart, start < oldEnd else { continue }

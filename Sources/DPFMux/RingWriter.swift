@@ -6,8 +6,8 @@ public enum DeliveryOutcome: Hashable, Sendable {
     case delivered
     /// The next slot is still the app's: the ring is full.
     case dropped
-    /// The ring's memory is gone: a ring page is unbound, or its frame was freed or repossessed
-    /// (or changed generation during the delivery). Nothing was written.
+    /// The ring's memory is gone: a ring page is unbound, or its frame was freed or repossessed.
+    /// Nothing was written.
     case cancelled
 }
 
@@ -31,9 +31,11 @@ public struct RingCounters: Hashable, Sendable {
 /// The writer trusts nothing the app can write. It keeps its own producer cursor and the layout it
 /// was made with, and never reads the header; the only app-written word it reads is the owner word
 /// of the slot at its cursor, and only to decide whether that slot is released (anything but
-/// `released` counts as still the app's). Every access goes through `MemoryAccess`, checked
-/// against the frame's generation, so a ring page unbound, freed or repossessed is never written:
-/// the delivery is cancelled and counted. An app that scribbles over its header, flips owner words
+/// `released` counts as still the app's). Each delivery translates its slot's page through
+/// `MemoryAccess` (the writer's one-entry cache or the app's TLB, both checked against the frame's
+/// generation) once, then writes the slot directly: a ring page unbound, freed or repossessed
+/// before the delivery is never written (it is cancelled and counted), and a frame cannot change
+/// owner while a delivery that passed the check is still writing it. An app that scribbles over its header, flips owner words
 /// or stops consuming loses its own packets, nothing else.
 ///
 /// One writer per ring, used by one worker at a time. Delivering allocates nothing.
@@ -49,6 +51,11 @@ public struct RingWriter: Sendable {
 
     /// The slot at the cursor.
     private var slot = 0
+    /// The translation of the slot page last written (`cachedPage`): a one-entry TLB, revalidated
+    /// by the frame's generation on every use. Many small rings make the apps' TLBs a cache miss
+    /// per delivery; this is in the writer, which the delivery reads anyway.
+    private var cachedPage = UInt32.max
+    private var cachedTranslation: Translation?
 
     public init(app: AppID, firstPage: UInt32, layout: RingLayout) {
         self.app = app
@@ -73,43 +80,51 @@ public struct RingWriter: Sendable {
         counters.offered &+= 1
         let slotPage = firstPage &+ 1 &+ UInt32(truncatingIfNeeded: layout.slotPage(ofSlot: slot))
         let offset = layout.offsetInPage(ofSlot: slot)
-        guard let frame = access.translate(app, page: slotPage, for: [.read, .write]),
-            let owner = access.loadAcquire(from: frame, offset: offset + RingLayout.ownerOffset)
+        // One translation, one generation check: the slot's stores go straight to the frame,
+        // which cannot change owner before the worker's critical section ends.
+        guard let frame = translation(of: slotPage, through: access),
+            let frameBytes = access.frameBytes(of: frame)
         else {
             counters.cancelled &+= 1
             return .cancelled
         }
-        guard owner == RingLayout.released else {
+        let slotBytes = UnsafeMutableRawBufferPointer(
+            rebasing: frameBytes[offset..<(offset + layout.slotSize)])
+        guard MemoryAccess.loadAcquire(slotBytes, offset: RingLayout.ownerOffset) == RingLayout.released
+        else {
             counters.dropped &+= 1
             return .dropped
         }
         let captured = min(packet.count, layout.capacity)
         let wire = UInt32(clamping: max(wireLength ?? packet.count, packet.count))
-        // captured length, wire length, timestamp, tag: slot bytes 8..<32, in one checked write.
-        // (A homogeneous tuple has the layout of a C array.)
-        var metadata: (UInt64, UInt64, UInt64) = (0, timestamp, tag)
-        let written = withUnsafeMutableBytes(of: &metadata) { words in
-            words.storeBytes(of: UInt32(captured), toByteOffset: 0, as: UInt32.self)
-            words.storeBytes(of: wire, toByteOffset: 4, as: UInt32.self)
-            return access.write(
-                UnsafeRawBufferPointer(words), into: frame, offset: offset + RingLayout.capturedLengthOffset)
+        slotBytes.storeBytes(
+            of: UInt32(captured), toByteOffset: RingLayout.capturedLengthOffset, as: UInt32.self)
+        slotBytes.storeBytes(of: wire, toByteOffset: RingLayout.wireLengthOffset, as: UInt32.self)
+        slotBytes.storeBytes(of: timestamp, toByteOffset: RingLayout.timestampOffset, as: UInt64.self)
+        slotBytes.storeBytes(of: tag, toByteOffset: RingLayout.tagOffset, as: UInt64.self)
+        if captured > 0 {
+            UnsafeMutableRawBufferPointer(rebasing: slotBytes[RingLayout.slotHeaderSize...]).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: packet[0..<captured]))
         }
-        guard written,
-            access.write(
-                UnsafeRawBufferPointer(rebasing: packet[0..<captured]), into: frame,
-                offset: offset + RingLayout.slotHeaderSize),
-            access.storeRelease(RingLayout.filled, into: frame, offset: offset + RingLayout.ownerOffset)
-        else {
-            // The frame changed generation mid-delivery: the slot stays released, the app sees nothing.
-            counters.cancelled &+= 1
-            return .cancelled
-        }
+        MemoryAccess.storeRelease(RingLayout.filled, into: slotBytes, offset: RingLayout.ownerOffset)
         position &+= 1
         slot = layout.slot(after: slot)
         counters.delivered &+= 1
         if UInt32(captured) < wire { counters.truncated &+= 1 }
         if publishing { publish(through: access) }
         return .delivered
+    }
+
+    /// The slot page's translation, from the writer's cache while it holds, else from the app's TLB.
+    @inline(__always)
+    private mutating func translation(of page: UInt32, through access: MemoryAccess) -> Translation? {
+        if page == cachedPage, let cached = cachedTranslation, access.isCurrent(cached, of: app) {
+            return cached
+        }
+        let fresh = access.translate(app, page: page, for: [.read, .write])
+        cachedPage = fresh == nil ? .max : page
+        cachedTranslation = fresh
+        return fresh
     }
 
     /// Stores the producer position in the header (with release ordering). Informational for the

@@ -163,6 +163,7 @@ import Testing
         #expect(web == DeliveryKey(priority: 3, specificity: 40, order: 0).rawValue)
         #expect(max(web, dns) == web && DeliveryRank.owner(max(web, dns)) == 0)
         #expect(DeliveryRank.owner(dns) == 2 && DeliveryRank.owner(DeliveryRank.none) == -1)
+        #expect(DeliveryRank.none == DeliveryKey.none.rawValue)
         // An earlier filter wins a full tie.
         let first = DeliveryRank.rank(filter: 4, ProgramFilter(id: 4, name: "a", app: "a", priority: 1))
         let later = DeliveryRank.rank(filter: 5, ProgramFilter(id: 5, name: "b", app: "a", priority: 1))

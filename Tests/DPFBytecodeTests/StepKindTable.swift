@@ -36,12 +36,14 @@ import Testing
         Family("shift", .width, "pc = shift({W}, step, bytes, length, registers, pc)"),
         Family("test", .widthAndMode, "pc = step.test(key({W}, .{MODE}), pc)"),
         Family("testNot", .widthAndMode, "pc = step.testNot(key({W}, .{MODE}), pc)"),
-        Family("exact", .widthAndMode, "pc = dispatched(code.exact(step, key({W}, .{MODE})))"),
-        Family("direct", .widthAndMode, "pc = dispatched(code.direct(step, key({W}, .{MODE})))"),
-        Family("pair", .widthAndMode, "pc = dispatched(pair(step, key({W}, .{MODE})))"),
-        Family("probing", .none, "pc = dispatched(code.probing(step, key(Int(step.width), .checked)))"),
+        Family("exact", .widthAndMode, "pc = rule.follow(code.exact(step, key({W}, .{MODE})), step)"),
+        Family("direct", .widthAndMode, "pc = rule.follow(code.direct(step, key({W}, .{MODE})), step)"),
+        Family("pair", .widthAndMode, "pc = rule.follow(pair(step, key({W}, .{MODE})), step)"),
         Family(
-            "accept", .none, "delivery.offer(step.operand, specificity: step.specificity)",
+            "probing", .none, "pc = rule.follow(code.probing(step, key(Int(step.width), .checked)), step)"
+        ),
+        Family(
+            "accept", .none, "rule.offer(step.operand, specificity: step.specificity)",
             "pc &+= DecodedStep.size"),
         Family("jump", .none, "pc = Int(step.target)"),
         Family("check", .none, "pc = check(step, registers, length, pc)"),
