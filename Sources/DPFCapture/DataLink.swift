@@ -6,6 +6,7 @@ import DPFWire
 public enum DataLink {
     static let values: [(LinkType, Int32)] = [
         (.ethernet, DLT_EN10MB), (.raw, DLT_RAW), (.linuxCooked, DLT_LINUX_SLL), (.ipv4, 228), (.ipv6, 229),
+        (.null, DLT_NULL), (.loop, DLT_LOOP), (.linuxCooked2, 276),
     ]
 
     /// The DLT_ value libpcap compiles filters for `linkType` with.

@@ -11,7 +11,8 @@ public final class LibpcapFilter {
     /// compile one expression at a time.
     private static let compilerLock = Mutex(())
 
-    /// Compiles `expression` as tcpdump would for a capture of `linkType` (optimiser on, netmask 0).
+    /// Compiles `expression` as tcpdump would for a live capture of `linkType` (optimiser on,
+    /// netmask 0).
     public init(_ expression: String, linkType: LinkType = .ethernet, snapshotLength: Int32 = 262_144)
         throws(CaptureError)
     {
@@ -21,6 +22,19 @@ public final class LibpcapFilter {
             defer { pcap_close(dead) }
             if pcap_compile(dead, &program, expression, 1, 0) != 0 {
                 return String(cString: pcap_geterr(dead))
+            }
+            return nil
+        }
+        if let failure { throw CaptureError(.badExpression, "libpcap rejects '\(expression)': \(failure)") }
+    }
+
+    /// Compiles `expression` as tcpdump does when it reads `capture`: against the open file, so
+    /// what libpcap decides by the file (a loopback header's byte order, the BSD AF_INET6 values a
+    /// capture file may hold rather than this system's) is decided as for that file.
+    public init(_ expression: String, for capture: LibpcapReader) throws(CaptureError) {
+        let failure: String? = LibpcapFilter.compilerLock.withLock { _ in
+            if pcap_compile(capture.handle, &program, expression, 1, 0) != 0 {
+                return String(cString: pcap_geterr(capture.handle))
             }
             return nil
         }

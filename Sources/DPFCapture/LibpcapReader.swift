@@ -9,7 +9,7 @@ import DPFWire
 
 /// Reads pcap and pcapng files through libpcap, one record at a time.
 public final class LibpcapReader {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     public let path: String
     /// The file's link-layer header type (a DLT_ value as libpcap reports it).
     public let dataLinkType: Int32

@@ -249,6 +249,13 @@ public struct FilterBuilder: Sendable {
             }
             return .atom(try Atom(offset: typeOffset, width: 2, value: UInt32(etherType)))
         }
+        if layout.hasAddressFamily {
+            switch header {
+            case .ip4: return try addressFamily(in: [LoopbackLayout.ipv4Family])
+            case .ip6: return try addressFamily(in: LoopbackLayout.ipv6Families)
+            default: return nil
+            }
+        }
         let version = FieldTable.field(.ip4, "version")
         switch (linkType, header) {
         case (.raw, .ip4): return try fieldTest(version, at: 0, equals: 4)
@@ -256,6 +263,21 @@ public struct FilterBuilder: Sendable {
         case (.ipv4, .ip4), (.ipv6, .ip6): return .accept
         default: return nil
         }
+    }
+
+    /// The loopback header's address family is one of `families`: in network byte order on LOOP,
+    /// in either byte order on NULL (the capturing machine's; libpcap goes by the file's byte
+    /// order, which no packet contradicts: no family is another's byte swap).
+    private func addressFamily(in families: [UInt32]) throws(FilterError) -> FilterTree {
+        var alternatives: [FilterTree] = []
+        for family in families {
+            alternatives.append(.atom(try Atom(offset: 0, width: LoopbackLayout.headerLength, value: family)))
+            if linkType == .null {
+                alternatives.append(
+                    .atom(try Atom(offset: 0, width: LoopbackLayout.headerLength, value: family.byteSwapped)))
+            }
+        }
+        return .any(alternatives)
     }
 
     private func networkLocation(_ header: Header) throws(FilterError) -> HeaderLocation? {

@@ -18,7 +18,8 @@ import DPFWire
 ///
 /// The network header is found as `LinkLayout` places it: past up to two VLAN tags (any TPID of
 /// `EtherType.vlanTags`) on Ethernet, past the cooked header on Linux cooked captures, by the
-/// version nibble on raw links, at the first byte on IPv4 and IPv6 links. The link itself is not
+/// version nibble on raw links and past the address family on loopback links (whose families
+/// differ between systems), at the first byte on IPv4 and IPv6 links. The link itself is not
 /// hashed: one flow hashes alike on every link type and under any tags.
 ///
 /// Symmetry: each endpoint (address and port) becomes one 64-bit word, the two words are put in
@@ -45,7 +46,7 @@ public struct FlowHasher: Sendable {
             switch linkType {
             case .ipv4: framing = .ipv4
             case .ipv6: framing = .ipv6
-            default: framing = .ipVersion
+            default: framing = .ipVersion(network: layout.networkOffset(vlanDepth: 0))
             }
         }
         offsets = Offsets()
@@ -84,11 +85,11 @@ public struct FlowHasher: Sendable {
             case EtherType.ipv6: return ipv6(bytes, at: networkAt)
             default: return FlowHasher.mix(0, 0, tag: UInt64(etherType) << 8)
             }
-        case .ipVersion:
-            guard bytes.has(0, 1) else { return 0 }
-            switch bytes.u8(0) >> 4 {
-            case 4: return ipv4(bytes, at: 0)
-            case 6: return ipv6(bytes, at: 0)
+        case .ipVersion(let network):
+            guard bytes.has(network, 1) else { return 0 }
+            switch bytes.u8(network) >> 4 {
+            case 4: return ipv4(bytes, at: network)
+            case 6: return ipv6(bytes, at: network)
             case let version: return FlowHasher.mix(0, 0, tag: UInt64(version) << 8)
             }
         case .ipv4:
@@ -199,8 +200,8 @@ public struct FlowHasher: Sendable {
         /// An EtherType at `offset`, the network header at `network` when untagged, up to
         /// `maxTags` VLAN tags between.
         case etherType(offset: Int, network: Int, maxTags: Int)
-        /// Raw IP: the version nibble says which.
-        case ipVersion
+        /// Raw IP, or IP behind a loopback header at `network`: the version nibble says which.
+        case ipVersion(network: Int)
         case ipv4
         case ipv6
     }

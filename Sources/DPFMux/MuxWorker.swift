@@ -144,7 +144,7 @@ struct WorkerState: ~Copyable {
     /// The bytes a packet of `linkType` needs before its network header.
     static func minimumLength(_ linkType: LinkType) -> Int {
         switch linkType {
-        case .ethernet, .linuxCooked: linkType.layout.networkOffset(vlanDepth: 0)
+        case .ethernet, .linuxCooked, .linuxCooked2, .null, .loop: linkType.layout.networkOffset(vlanDepth: 0)
         case .raw, .ipv4, .ipv6: 1
         }
     }
@@ -154,7 +154,7 @@ struct WorkerState: ~Copyable {
     func isMalformed(_ packet: UnsafeRawBufferPointer, wireLength: Int) -> Bool {
         if packet.count > wireLength || packet.count < minimumLength { return true }
         switch linkType {
-        case .ethernet, .linuxCooked: return false
+        case .ethernet, .linuxCooked, .linuxCooked2, .null, .loop: return false
         case .raw:
             let version = packet[0] >> 4
             return version != 4 && version != 6

@@ -168,6 +168,33 @@ extension Packet {
             let wanted = target == .ipv4 ? EtherType.ipv4 : EtherType.ipv6
             guard etherType == wanted else { return nil }
             return Packet(bytes: payload, originalLength: wire, linkType: target)
+        case .linuxCooked2:
+            // The protocol, ARPHRD_ETHER, packet type "to us", the source address padded to 8 bytes.
+            let source = FieldTable.field(.eth, "src")
+            var header = [UInt8](repeating: 0, count: LinuxCooked2Layout.headerLength)
+            ByteOrder.storeBigEndian(UInt16(etherType), into: &header, at: LinuxCooked2Layout.protocolOffset)
+            ByteOrder.storeBigEndian(
+                LinuxCookedLayout.ethernetDeviceType, into: &header, at: LinuxCooked2Layout.deviceTypeOffset)
+            header[LinuxCooked2Layout.addressLengthOffset] = UInt8(source.width)
+            header.replaceSubrange(
+                LinuxCooked2Layout.addressOffset..<(LinuxCooked2Layout.addressOffset + source.width),
+                with: source.bytes(from: bytes, headerStart: 0)!)
+            return Packet(
+                bytes: header + payload, originalLength: wire + LinuxCooked2Layout.headerLength,
+                linkType: .linuxCooked2)
+        case .null, .loop:
+            // IPv4 and IPv6 only; NULL in a little-endian machine's byte order, LOOP in network order.
+            // IPv6 as Darwin numbers it.
+            let family: UInt32
+            switch UInt16(etherType) {
+            case EtherType.ipv4: family = LoopbackLayout.ipv4Family
+            case EtherType.ipv6: family = LoopbackLayout.ipv6Families.last!
+            default: return nil
+            }
+            var header = [UInt8](repeating: 0, count: LoopbackLayout.headerLength)
+            ByteOrder.storeBigEndian(target == .loop ? family : family.byteSwapped, into: &header, at: 0)
+            return Packet(
+                bytes: header + payload, originalLength: wire + LoopbackLayout.headerLength, linkType: target)
         }
     }
 }

@@ -12,6 +12,10 @@ public struct PacketBuilder: Sendable {
     public enum Layer: Sendable, Hashable {
         case ethernet(source: MACAddress, destination: MACAddress)
         case linuxCooked
+        case linuxCooked2
+        /// A BSD loopback header (NULL in little-endian byte order, or LOOP): the address family
+        /// of the next layer, AF_INET or Darwin's AF_INET6.
+        case loopback(networkByteOrder: Bool)
         case vlan(tpid: UInt16, priority: UInt8, id: UInt16)
         case ipv4(IPv4Options)
         case ipv6(IPv6Options)
@@ -73,6 +77,18 @@ public struct PacketBuilder: Sendable {
     /// EtherType.
     public static func linuxCooked() -> PacketBuilder {
         PacketBuilder(linkType: .linuxCooked, layers: [.linuxCooked])
+    }
+
+    /// A Linux cooked-capture v2 (SLL2) frame: `LinuxCooked2Layout.headerLength` bytes starting
+    /// with the EtherType.
+    public static func linuxCooked2() -> PacketBuilder {
+        PacketBuilder(linkType: .linuxCooked2, layers: [.linuxCooked2])
+    }
+
+    /// A BSD loopback frame, `.null` (the family little-endian, as on x86 and ARM) or `.loop`.
+    public static func loopback(_ linkType: LinkType = .null) -> PacketBuilder {
+        precondition(linkType == .null || linkType == .loop, "loopback frames are NULL or LOOP")
+        return PacketBuilder(linkType: linkType, layers: [.loopback(networkByteOrder: linkType == .loop)])
     }
 
     /// A raw IP packet (LINKTYPE_RAW): the first byte is the IP version nibble.
@@ -205,6 +221,23 @@ public struct PacketBuilder: Sendable {
                 at: LinuxCookedLayout.addressLengthOffset)
             ByteOrder.storeBigEndian(
                 PacketBuilder.etherType(of: next), into: &header, at: LinuxCookedLayout.protocolOffset)
+            return header
+        case .linuxCooked2:
+            // Protocol, reserved, interface index 0, ARPHRD_ETHER, packet type 0 (to us), address
+            // length, address (left zero).
+            var header = [UInt8](repeating: 0, count: LinuxCooked2Layout.headerLength)
+            ByteOrder.storeBigEndian(
+                PacketBuilder.etherType(of: next), into: &header, at: LinuxCooked2Layout.protocolOffset)
+            ByteOrder.storeBigEndian(
+                LinuxCookedLayout.ethernetDeviceType, into: &header, at: LinuxCooked2Layout.deviceTypeOffset)
+            header[LinuxCooked2Layout.addressLengthOffset] = UInt8(FieldTable.field(.eth, "src").width)
+            return header
+        case .loopback(let networkByteOrder):
+            let family =
+                PacketBuilder.etherType(of: next) == EtherType.ipv6
+                ? LoopbackLayout.ipv6Families.last! : LoopbackLayout.ipv4Family
+            var header = [UInt8](repeating: 0, count: LoopbackLayout.headerLength)
+            ByteOrder.storeBigEndian(networkByteOrder ? family : family.byteSwapped, into: &header, at: 0)
             return header
         case .vlan(let tpid, let priority, let id):
             // In the frame the tag's TPID sits where the EtherType was; the builder wrote that as the

@@ -36,12 +36,21 @@ import Testing
         ("not vlan and tcp.dport == 80", "not vlan and tcp dst port 80", true),
     ]
 
+    /// The pairs both sides accept for `capture` (`eth.*` has no meaning on a cooked or loopback
+    /// link, `vlan` none off Ethernet: DPF and libpcap both refuse those), libpcap's side compiled
+    /// against the file as tcpdump reading it does.
+    static func filters(for capture: LibpcapReader, linkType: LinkType) -> [ComparedFilter] {
+        pairs.compactMap {
+            try? ComparedFilter(
+                dpf: $0.0, pcap: $0.1, capture: capture, linkType: linkType, compareOnlyReadablePackets: $0.2)
+        }
+    }
+
+    /// Every capture of a link type DPF demultiplexes, every pair that link type allows.
     @Test(.enabled(if: Fixtures.hasCorpus, Fixtures.noCorpus)) func corpusCapturesAgreeWithLibpcap() throws {
         let directory = Fixtures.corpusCaptures
-        let filters = try CorpusDifferentialTests.pairs.map {
-            try ComparedFilter(dpf: $0.0, pcap: $0.1, compareOnlyReadablePackets: $0.2)
-        }
-        var files = 0
+        var filtersByLink: [LinkType: Int] = [:]
+        var filesByLink: [LinkType: Int] = [:]
         var packets = 0
         var failures = 0
         let enumerator = FileManager.default.enumerator(atPath: directory)
@@ -49,9 +58,11 @@ import Testing
             guard relative.hasSuffix(".pcap") || relative.hasSuffix(".pcapng") || relative.hasSuffix(".cap")
             else { continue }
             guard let reader = try? LibpcapReader(path: "\(directory)/\(relative)"),
-                reader.linkType == .ethernet
+                let linkType = reader.linkType
             else { continue }
-            files += 1
+            let filters = CorpusDifferentialTests.filters(for: reader, linkType: linkType)
+            filtersByLink[linkType] = max(filtersByLink[linkType] ?? 0, filters.count)
+            filesByLink[linkType, default: 0] += 1
             while true {
                 let packet: Packet?
                 // A truncated file ends the loop; the packets read before the damage still count.
@@ -67,8 +78,15 @@ import Testing
                 }
             }
         }
-        print("compared \(filters.count) filters over \(packets) packets in \(files) Ethernet captures")
-        #expect(files > 100)
+        let perLink = filesByLink.sorted { $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.value) \($0.key.name) (\(filtersByLink[$0.key] ?? 0) filters)" }
+        print("compared filters over \(packets) packets in captures: \(perLink.joined(separator: ", "))")
+        #expect((filesByLink[.ethernet] ?? 0) > 100)
         #expect(packets > 10_000)
+        // Every link type DPF demultiplexes that the corpus holds (it has no LOOP capture).
+        for linkType in [LinkType.null, .linuxCooked, .linuxCooked2, .raw, .ipv4, .ipv6] {
+            #expect((filesByLink[linkType] ?? 0) > 0, "no \(linkType.name) capture was compared")
+            #expect((filtersByLink[linkType] ?? 0) >= 10, "too few filters on \(linkType.name)")
+        }
     }
 }

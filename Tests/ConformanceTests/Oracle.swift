@@ -25,6 +25,29 @@ struct ComparedFilter {
         self.compareOnlyReadablePackets = compareOnlyReadablePackets
     }
 
+    /// The same pair with libpcap's side compiled against `capture`, as tcpdump reading it would.
+    init(
+        dpf: String, pcap: String, capture: LibpcapReader, linkType: LinkType,
+        compareOnlyReadablePackets: Bool
+    )
+        throws
+    {
+        self.dpf = dpf
+        self.pcap = pcap
+        let source = SourceFile(name: "dpf", text: dpf)
+        tree = try SemanticAnalyzer.analyzeExpression(
+            Parser.parseExpression(source), in: source, linkType: linkType)
+        let result = Result { () throws(CaptureError) -> LibpcapFilter in
+            try LibpcapFilter(pcap, for: capture)
+        }
+        switch result {
+        case .success(let filter): libpcap = filter
+        case .failure(let error) where error.message.contains("expression rejects all packets"): libpcap = nil
+        case .failure(let error): throw error
+        }
+        self.compareOnlyReadablePackets = compareOnlyReadablePackets
+    }
+
     /// libpcap's program, or `nil` if its optimiser proved the expression matches nothing.
     static func compileWithLibpcap(_ expression: String, linkType: LinkType) throws -> LibpcapFilter? {
         let result = Result { () throws(CaptureError) -> LibpcapFilter in

@@ -364,27 +364,30 @@ import Testing
         #expect(DataLink.describe(linkTypeValue: 101) == "RAW (101)")
         #expect(DataLink.describe(linkTypeValue: 1) == "EN10MB (1)")
         #expect(DataLink.describe(linkTypeValue: 60_000) == "60000")
-        #expect(LinkType.allCases.map(\.pcapName) == ["EN10MB", "RAW", "LINUX_SLL", "IPV4", "IPV6"])
+        #expect(
+            LinkType.allCases.map(\.pcapName) == [
+                "NULL", "EN10MB", "RAW", "LOOP", "LINUX_SLL", "IPV4", "IPV6", "LINUX_SLL2",
+            ])
         for linkType in LinkType.allCases {
             #expect(
                 DataLink.describe(linkTypeValue: linkType.rawValue)
                     == "\(linkType.pcapName) (\(linkType.rawValue))")
         }
 
-        // A capture whose link type DPF does not demultiplex: LINUX_SLL2.
+        // A capture whose link type DPF does not demultiplex: 802.11.
         var bytes = PcapWriter.encode(RunCommandsTests.packets)
-        withUnsafeBytes(of: UInt32(276).littleEndian) { bytes.replaceSubrange(20..<24, with: $0) }
-        let sll2 = try write(bytes, suffix: "pcap")
+        withUnsafeBytes(of: UInt32(105).littleEndian) { bytes.replaceSubrange(20..<24, with: $0) }
+        let wireless = try write(bytes, suffix: "pcap")
         let cooked = try writeCapture(
             [Packet(bytes: Array(repeating: 0, count: 40), linkType: .linuxCooked)], linkType: .linuxCooked)
         let program = NSTemporaryDirectory() + "dpf-runcmds-\(UUID().uuidString).dpfc"
         defer {
-            for path in [sll2, cooked, program] { try? FileManager.default.removeItem(atPath: path) }
+            for path in [wireless, cooked, program] { try? FileManager.default.removeItem(atPath: path) }
         }
-        let unsupported = dpf(["replay", sll2, "--filters", example("dns.dpf")])
+        let unsupported = dpf(["replay", wireless, "--filters", example("dns.dpf")])
         #expect(unsupported.status == 1)
         #expect(
-            unsupported.err == "dpf: \(sll2): link type LINUX_SLL2 (276) is not one DPF demultiplexes\n",
+            unsupported.err == "dpf: \(wireless): link type IEEE802_11 (105) is not one DPF demultiplexes\n",
             "\(unsupported.err)")
 
         #expect(dpf(["compile", example("dns.dpf"), "-o", program]).status == 0)

@@ -45,6 +45,39 @@ import Testing
         #expect(!FilterBuilderTests.matches(tree, fragment.tcp(sourcePort: 1, destinationPort: 80)))
     }
 
+    /// Loopback links name the network protocol by address family: AF_INET, or any of the BSDs'
+    /// AF_INET6 values; in either byte order on NULL (the capturing machine's), network order on
+    /// LOOP. Linux cooked v2 puts the EtherType first.
+    @Test func loopbackAndCookedV2LinksReachTheSameFields() throws {
+        let dport = FilterBuilderTests.tcpDport
+        for link in [LinkType.null, .loop, .linuxCooked2] {
+            let tree = try FilterBuilderTests.equals(dport, 80, linkType: link)
+            let frame = link == .linuxCooked2 ? PacketBuilder.linuxCooked2() : PacketBuilder.loopback(link)
+            let v4 = frame.ipv4(src: FilterBuilderTests.a, dst: FilterBuilderTests.b)
+            let v6 = frame.ipv6(src: FilterBuilderTests.a6, dst: FilterBuilderTests.b6)
+            #expect(FilterBuilderTests.matches(tree, v4.tcp(sourcePort: 1, destinationPort: 80)), "\(link)")
+            #expect(FilterBuilderTests.matches(tree, v6.tcp(sourcePort: 1, destinationPort: 80)), "\(link)")
+            #expect(!FilterBuilderTests.matches(tree, v4.tcp(sourcePort: 80, destinationPort: 1)), "\(link)")
+        }
+        // The family word, however the 4 bytes are ordered.
+        func ipv4(_ family: [UInt8], on link: LinkType) throws -> Bool {
+            let tree = try #require(try FilterBuilder(linkType: link).carries(.ip4))
+            return ReferenceEvaluator.matches(tree, bytes: family + [0x45] + Array(repeating: 0, count: 19))
+        }
+        #expect(try ipv4([2, 0, 0, 0], on: .null) && ipv4([0, 0, 0, 2], on: .null))
+        #expect(try ipv4([0, 0, 0, 2], on: .loop) && !ipv4([2, 0, 0, 0], on: .loop))
+        #expect(try !ipv4([10, 0, 0, 0], on: .null) && !ipv4([0, 0, 0, 3], on: .null))
+        let ip6 = try #require(try FilterBuilder(linkType: .null).carries(.ip6))
+        for family: UInt8 in [24, 28, 30] {
+            #expect(
+                ReferenceEvaluator.matches(ip6, bytes: [family, 0, 0, 0] + Array(repeating: 0x60, count: 40)))
+        }
+        // Linux's AF_INET6 (10) is not a value a loopback capture holds (libpcap reads files alike).
+        #expect(!ReferenceEvaluator.matches(ip6, bytes: [10, 0, 0, 0] + Array(repeating: 0x60, count: 40)))
+        #expect(try FilterBuilder(linkType: .loop).carries(.arp) == nil)
+        #expect(throws: FilterError.self) { try FilterBuilder(linkType: .null).carries(.eth) }
+    }
+
     @Test func eachVLANStepReadsOneTagFurtherIn() throws {
         let inner = try FilterBuilderTests.equals(FilterBuilderTests.udpDport, 53, vlanTags: 2)
         let outer = try FilterBuilderTests.equals(FilterBuilderTests.udpDport, 53, vlanTags: 1)

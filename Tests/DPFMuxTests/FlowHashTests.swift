@@ -51,13 +51,19 @@ private struct Flow {
             tags.reduce(PacketBuilder.ethernet()) { $0.vlan(id: 100, tpid: $1) }
         case .linuxCooked:
             PacketBuilder.linuxCooked()
+        case .linuxCooked2:
+            PacketBuilder.linuxCooked2()
+        case .null, .loop:
+            PacketBuilder.loopback(link)
         case .raw, .ipv4, .ipv6:
             PacketBuilder.raw()
         }
     }
 
     /// Links that can carry this flow.
-    var links: [LinkType] { [.ethernet, .linuxCooked, .raw, ipv6 ? .ipv6 : .ipv4] }
+    var links: [LinkType] {
+        [.ethernet, .linuxCooked, .linuxCooked2, .null, .loop, .raw, ipv6 ? .ipv6 : .ipv4]
+    }
 
     /// The network header, on `builder`.
     func network(_ builder: PacketBuilder, identification: UInt16 = 1) -> PacketBuilder {
