@@ -294,3 +294,21 @@ import Testing
         #expect(replay(["/nonexistent.pcap", "--filters", "x.dpf"]).status == 1)
     }
 }
+
+@Suite struct RunProgressTests {
+    @Test func theBarFollowsTheBytesReadAndTheRateThePackets() {
+        let progress = RunProgress(label: "replay")
+        #expect(
+            progress.text(packets: 1_234_567, bytesRead: 45, totalBytes: 100, elapsed: .milliseconds(500))
+                == "replay  [#########...........]   45%  1,234,567 packets  2.5 M packets/s")
+        #expect(
+            progress.text(packets: 10, bytesRead: 100, totalBytes: 100, elapsed: .seconds(1))
+                == "replay  [####################]  100%  10 packets  10 packets/s")
+        // A pipe has no size: no bar. Bytes past the size (a growing file) stop at 100%.
+        #expect(
+            progress.text(packets: 10, bytesRead: 5, totalBytes: nil, elapsed: .zero) == "replay  10 packets")
+        #expect(progress.text(packets: 0, bytesRead: 500, totalBytes: 100, elapsed: .zero).contains("100%"))
+        #expect(RunProgress.rate(999) == "999" && RunProgress.rate(1_000) == "1.0 k")
+        #expect(RunProgress.rate(3.25e9) == "3.3 G" && RunProgress.rate(.infinity) == "0")
+    }
+}
