@@ -66,6 +66,38 @@ import Testing
         #expect(word == 0)
     }
 
+    /// A translation cached by a worker (a ring writer's one-entry TLB) stays current until its
+    /// page is unbound or its frame freed, and counts as a TLB hit while it is; its frame's bytes
+    /// are the frame itself.
+    @Test func aCachedTranslationIsCurrentUntilItsBindingGoes() throws {
+        let core = try MemoryCore(frames: 2)
+        let app = try core.registerApp()
+        let worker = try core.registerWorker()
+        let grant = try core.allocate(for: .app(app))
+        try core.bind(app, page: 0, to: grant.frame, rights: [.read, .write], using: grant.capability)
+        let kept = try #require(core.withCriticalSection(worker) { $0.translate(app, page: 0, for: .write) })
+        let before = core.tlbStatistics(of: app)
+        core.withCriticalSection(worker) { access in
+            #expect(access.isCurrent(kept, of: app))
+            let bytes = access.frameBytes(of: kept)
+            #expect(bytes?.count == FrameArena.frameSize)
+            bytes?.storeBytes(of: 0x5A, toByteOffset: 100, as: UInt8.self)
+        }
+        #expect(core.tlbStatistics(of: app).hits == before.hits + 1)
+        let word = core.withCriticalSection(worker) { $0.load(from: app, page: 0, offset: 96) }
+        #expect(word.map { ($0 >> 32) & 0xFF } == 0x5A)
+
+        try core.unbind(app, page: 0)
+        #expect(!core.withCriticalSection(worker) { $0.isCurrent(kept, of: app) })
+        try core.bind(app, page: 0, to: grant.frame, rights: [.read, .write], using: grant.capability)
+        #expect(!core.withCriticalSection(worker) { $0.isCurrent(kept, of: app) })
+        let rebound = try #require(
+            core.withCriticalSection(worker) { $0.translate(app, page: 0, for: .write) })
+        try core.free(grant.frame, by: .app(app))
+        #expect(!core.withCriticalSection(worker) { $0.isCurrent(rebound, of: app) })
+        #expect(!core.withCriticalSection(worker) { $0.isCurrent(rebound, of: AppID(99)) })
+    }
+
     @Test func translationsHitTheTLBAndAreCounted() throws {
         let core = try MemoryCore(frames: 4)
         let app = try core.registerApp()
